@@ -1,0 +1,337 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+)
+
+// Scenario is a validated, fully resolved scenario: extends merged, defaults from the data
+// file applied, --set overrides applied. Everything the simulator, the real system and the
+// load harness know about an architecture comes from here.
+type Scenario struct {
+	Name        string
+	Description string
+	// Extends names the scenario this one was derived from (bundled name or file), for
+	// provenance only: the fields below are already merged.
+	Extends string
+	// Horizon is the simulated duration.
+	Horizon Duration
+	// Warmup is the initial period excluded from statistics (the system starts empty).
+	Warmup Duration
+	Seed   uint64
+
+	Workload Workload
+	// Regions holds the shared quotas, one entry per region, in file order. A scenario with
+	// no regions gets the single region "default" with the data file's quotas.
+	Regions []*Region
+	// Components in file order; the order is part of the output, so it never comes from a map.
+	Components []*Component
+
+	// Source says where the scenario came from: "bundled:baseline" or a file path.
+	Source string
+}
+
+// Component returns the component named name, or nil.
+func (s *Scenario) Component(name string) *Component {
+	for _, c := range s.Components {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Region returns the region named name, or nil.
+func (s *Scenario) Region(name string) *Region {
+	for _, r := range s.Regions {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Duration is a span of (virtual or wall) time. In YAML it is a duration string ("30s",
+// "250ms", "400h") or a bare number under a key whose name carries the unit
+// ("timeout_s: 30", "mean_ms: 1000").
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Seconds returns the duration in seconds.
+func (d Duration) Seconds() float64 { return time.Duration(d).Seconds() }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Workload is the open arrival process that drives the entry component.
+type Workload struct {
+	// Arrival is the arrival process: "poisson" (default) or "deterministic".
+	Arrival string
+	// RateRPS is a constant mean arrival rate. Exclusive with Users.
+	RateRPS float64
+	// Users × RequestsPerUserPerDay gives the daily volume, shaped by Profile.
+	Users                 int64
+	RequestsPerUserPerDay float64
+	Profile               Profile
+	// Entry is the component that receives every arrival.
+	Entry string
+	// Mix gives request attributes drawn independently per request (e.g. state), in file order.
+	Mix []Attribute
+	// PayloadBytes is the request body size, for the real system and the load harness.
+	PayloadBytes int
+}
+
+// MeanRPS returns the workload's mean arrival rate over a day.
+func (w Workload) MeanRPS() float64 {
+	if w.Users > 0 {
+		return float64(w.Users) * w.RequestsPerUserPerDay / 86400
+	}
+	return w.RateRPS
+}
+
+// Profile shapes a Users-based workload over the 24 hours of a day. Its mean is always 1,
+// so the daily volume is Users × RequestsPerUserPerDay whatever the shape.
+type Profile struct {
+	// Kind is "flat" (default), "diurnal" or "hourly".
+	Kind string
+	// PeakToMean is the ratio of the peak rate to the daily mean rate (diurnal).
+	PeakToMean float64
+	// PeakHour is the hour of day (0–24, fractional) of the peak (diurnal).
+	PeakHour float64
+	// Hourly holds 24 relative weights, one per hour starting at midnight (hourly); they are
+	// normalised to mean 1 by the loader.
+	Hourly []float64
+}
+
+// Attribute is one request attribute and its distribution over values.
+type Attribute struct {
+	Name   string
+	Values []WeightedValue
+}
+
+// WeightedValue is one value of an attribute and its probability; the probabilities of an
+// attribute sum to 1 (checked by the loader).
+type WeightedValue struct {
+	Value string
+	P     float64
+}
+
+// Region holds the account/region quotas shared by every component placed in it.
+// Defaults come from the dated data file (defaults.yaml), never from code.
+type Region struct {
+	Name string
+	// Lambda.
+	LambdaConcurrency       int     // account concurrency limit (shared pool)
+	LambdaUnreservedMin     int     // reserved concurrency must leave at least this unreserved
+	LambdaScalingBurst      int     // per-function scaling token bucket capacity (environments)
+	LambdaScalingRefillRate float64 // per-function scaling refill (environments per second)
+	// API Gateway account throttle, shared by all gateways in the region.
+	APIGatewayRateRPS float64
+	APIGatewayBurst   int
+	// SNS publish quota (messages per second, account-wide in the region).
+	SNSPublishRPS float64
+}
+
+// Kind is a component type.
+type Kind string
+
+// The component kinds.
+const (
+	KindPool     Kind = "pool"
+	KindGateway  Kind = "gateway"
+	KindFunction Kind = "function"
+	KindTable    Kind = "table"
+	KindTopic    Kind = "topic"
+	KindQueue    Kind = "queue"
+)
+
+// Component is one node of the architecture graph. Exactly one of the kind-specific
+// pointers is set, the one matching Kind.
+type Component struct {
+	Name   string
+	Kind   Kind
+	Region string // defaults to the scenario's first region
+	// Next is the component that receives the request when this one is done with it
+	// (synchronously for pool/gateway/function, by polling for a queue's consumer).
+	Next string
+
+	Pool     *Pool
+	Gateway  *Gateway
+	Function *Function
+	Table    *Table
+	Topic    *Topic
+	Queue    *Queue
+
+	// Pos is where the component was declared, for errors found after loading.
+	Pos Pos
+}
+
+// Pos is a place in a scenario file.
+type Pos struct {
+	File string
+	Line int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+
+// QueueUnbounded and QueueNone are the special values of Pool.QueueCapacity.
+const (
+	QueueUnbounded = -1 // "queue: unbounded" (M/M/c)
+	QueueNone      = 0  // "queue: none", a loss system (M/M/c/c)
+)
+
+// Pool is c identical servers in front of one FIFO queue.
+type Pool struct {
+	Concurrency int
+	// QueueCapacity is the number of waiting places: QueueUnbounded, QueueNone or a positive
+	// number (M/M/c/K with K = Concurrency + QueueCapacity).
+	QueueCapacity int
+	ServiceTime   Dist
+}
+
+// Gateway is an API Gateway: a token-bucket throttle (the region's account quota, or a
+// lower stage limit), per-request overhead, an integration timeout.
+type Gateway struct {
+	// RateRPS and Burst: 0 means the region's quota.
+	RateRPS float64
+	Burst   int
+	// Overhead is the latency the gateway adds to every request it admits.
+	Overhead Dist
+	Timeout  Duration
+	// API is "rest" or "http" (pricing and defaults).
+	API string
+}
+
+// Function is a Lambda function.
+type Function struct {
+	Runtime      string // go, python, node, java: selects the cold-start table in defaults.yaml
+	MemoryMB     int
+	Architecture string // x86 or arm
+	// Duration is the function's own work per invocation (synchronous) or per message
+	// (invoked by a queue with batches), excluding the latency of Calls.
+	Duration Dist
+	// Init is the cold-start (INIT) duration; defaults to the runtime's from defaults.yaml.
+	Init Dist
+	// ReservedConcurrency > 0 reserves (and caps) concurrency from the region's pool.
+	ReservedConcurrency int
+	// IdleLifetime is how long an idle execution environment stays warm.
+	IdleLifetime Duration
+	Timeout      Duration
+	// Calls are synchronous calls made during every invocation (per message for batches),
+	// in order; their latency adds to the duration.
+	Calls []Call
+	// ErrorRate is the probability that one invocation fails (for retry/DLQ behaviour).
+	ErrorRate float64
+}
+
+// Call is one synchronous downstream call made by a function.
+type Call struct {
+	To string // a table or topic component
+	Op string // "read" or "write" for a table, "publish" for a topic
+}
+
+// Table is a DynamoDB table.
+type Table struct {
+	// Mode is "on_demand" (default) or "provisioned".
+	Mode         string
+	ReadLatency  Dist
+	WriteLatency Dist
+	// ItemKB sets the capacity units per operation (1 WRU per KB written, 1 RRU per 4 KB read).
+	ItemKB float64
+	// On-demand: the capacity a new table absorbs at once, and the window after which a new
+	// peak is absorbed (throughput up to 2× the previous peak is served at once).
+	OnDemandInitialWRU float64
+	OnDemandInitialRRU float64
+	OnDemandPeakWindow Duration
+	// Provisioned mode capacity (units per second) and burst (seconds of unused capacity).
+	ProvisionedWCU float64
+	ProvisionedRCU float64
+	BurstSeconds   float64
+}
+
+// Topic is an SNS standard topic fanning out to subscriptions with filter policies.
+type Topic struct {
+	// PublishLatency is what a publisher waits for; DeliveryLatency is publish → queue.
+	PublishLatency  Dist
+	DeliveryLatency Dist
+	// PublishRPS: 0 means the region's quota.
+	PublishRPS float64
+	Routes     []Route
+}
+
+// Route is one subscription: messages matching Filter are delivered to To.
+type Route struct {
+	To     string
+	Filter []FilterCond // all conditions must hold; empty matches everything
+}
+
+// FilterCond is one key of an SNS filter policy.
+type FilterCond struct {
+	Attribute string
+	AnyOf     []string // the attribute equals one of these
+	Exists    *bool    // the attribute is present (true) or absent (false)
+}
+
+// Queue is an SQS standard queue, and — when Next is set — the event source mapping that
+// makes Next (a function) poll it.
+type Queue struct {
+	VisibilityTimeout Duration
+	// MaxReceives > 0 moves a message to DeadLetter after that many receives.
+	MaxReceives int
+	DeadLetter  string
+	// Event source mapping.
+	BatchSize      int
+	BatchingWindow Duration
+	MaxConcurrency int // 0 = no MaximumConcurrency setting
+	PollerStart    int // concurrent batches at start
+	PollerRampPerM int // concurrent invocations added per minute while messages remain
+	PollerMax      int // ceiling per mapping
+	// ThrottleBackoff is how long the pollers back off after a throttled invoke.
+	ThrottleBackoff Duration
+}
+
+// DistKind is a distribution family.
+type DistKind string
+
+// The distribution families.
+const (
+	DistConstant    DistKind = "constant"
+	DistExponential DistKind = "exponential"
+	DistUniform     DistKind = "uniform"
+	DistLognormal   DistKind = "lognormal"
+	DistEmpirical   DistKind = "empirical"
+)
+
+// Dist is a distribution of durations. YAML forms:
+//
+//	{dist: constant, value_ms: 5}
+//	{dist: exponential, mean_ms: 1000}
+//	{dist: uniform, min_ms: 10, max_ms: 30}
+//	{dist: lognormal, median_ms: 50, p99_ms: 400}   or   {dist: lognormal, mean_ms: 60, sigma: 0.5}
+//	{dist: empirical, percentiles_ms: {p0: 5, p50: 20, p90: 60, p99: 200, p100: 400}}
+//
+// Unit suffixes _ms, _s and _us are accepted, or duration strings under the bare key
+// ("mean: 1s"). The zero Dist means "none" (no time).
+type Dist struct {
+	Kind   DistKind
+	Value  Duration // constant
+	Mean   Duration // exponential; lognormal with Sigma
+	Min    Duration // uniform
+	Max    Duration // uniform
+	Median Duration // lognormal with P99
+	P99    Duration // lognormal with Median
+	Sigma  float64  // lognormal with Mean
+	// Percentiles of an empirical distribution, sorted by Q, from Q=0 to Q=1; the inverse CDF
+	// is linear between them.
+	Percentiles []Percentile
+}
+
+// IsZero reports whether no distribution was given.
+func (d Dist) IsZero() bool { return d.Kind == "" }
+
+// Percentile is one point of an empirical distribution: P(X <= V) = Q.
+type Percentile struct {
+	Q float64
+	V Duration
+}
