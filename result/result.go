@@ -14,11 +14,11 @@ const (
 // scenario declared, and nothing is taken from map iteration, so the same scenario and seed
 // encode to the same bytes (apart from Timing, which measures the machine).
 type Result struct {
-	Schema      string `json:"schema"`
-	Mode        string `json:"mode"`
-	Scenario    string `json:"scenario"`
-	Description string `json:"description,omitempty"`
-	Seed        uint64 `json:"seed"`
+	Schema      string  `json:"schema"`
+	Mode        string  `json:"mode"`
+	Scenario    string  `json:"scenario"`
+	Description string  `json:"description,omitempty"`
+	Seed        uint64  `json:"seed"`
 	HorizonS    float64 `json:"horizon_s"`
 	WarmupS     float64 `json:"warmup_s,omitempty"`
 	// Replications is the number of independent replications averaged into this result
@@ -102,18 +102,18 @@ type Component struct {
 	ThroughputRPS float64 `json:"throughput_rps"`
 
 	// Kind-specific figures; absent when they do not apply.
-	Throttled    int64    `json:"throttled,omitempty"`
-	Errors       int64    `json:"errors,omitempty"`
-	ColdStarts   int64    `json:"cold_starts,omitempty"`
-	Invocations  int64    `json:"invocations,omitempty"`
-	MaxDepth     int64    `json:"max_depth,omitempty"`
-	MaxAgeMS     float64  `json:"max_age_ms,omitempty"`
-	DeadLettered int64    `json:"dead_lettered,omitempty"`
-	Redelivered  int64    `json:"redelivered,omitempty"`
-	Published    int64    `json:"published,omitempty"`
-	Delivered    int64    `json:"delivered,omitempty"`
-	Unrouted     int64    `json:"unrouted,omitempty"`
-	PeakUnitsPS  float64  `json:"peak_units_per_s,omitempty"`
+	Throttled    int64     `json:"throttled,omitempty"`
+	Errors       int64     `json:"errors,omitempty"`
+	ColdStarts   int64     `json:"cold_starts,omitempty"`
+	Invocations  int64     `json:"invocations,omitempty"`
+	MaxDepth     int64     `json:"max_depth,omitempty"`
+	MaxAgeMS     float64   `json:"max_age_ms,omitempty"`
+	DeadLettered int64     `json:"dead_lettered,omitempty"`
+	Redelivered  int64     `json:"redelivered,omitempty"`
+	Published    int64     `json:"published,omitempty"`
+	Delivered    int64     `json:"delivered,omitempty"`
+	Unrouted     int64     `json:"unrouted,omitempty"`
+	PeakUnitsPS  float64   `json:"peak_units_per_s,omitempty"`
 	Analytic     *Analytic `json:"analytic,omitempty"`
 	// Series is the per-interval time series (see Result.Series for the interval).
 	Series *Series `json:"series,omitempty"`
@@ -151,11 +151,11 @@ type Check struct {
 
 // Break names a limit that bound during the run: the first one is "what breaks first".
 type Break struct {
-	Component string  `json:"component"`
-	Limit     string  `json:"limit"`
-	AtS       float64 `json:"at_s"`
+	Component  string  `json:"component"`
+	Limit      string  `json:"limit"`
+	AtS        float64 `json:"at_s"`
 	OfferedRPS float64 `json:"offered_rps"`
-	Detail    string  `json:"detail"`
+	Detail     string  `json:"detail"`
 }
 
 // Interval is a figure's mean over replications with its 95% confidence half-width.
