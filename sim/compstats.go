@@ -1,0 +1,68 @@
+package sim
+
+// compStats are the figures every component keeps in the same way, so that results,
+// Little's-law checks and time series treat all kinds alike. Counters cover the measured
+// period (they are reset at the end of the warm-up).
+type compStats struct {
+	offered, accepted, rejected, completed int64
+	throttled                              int64
+	waited                                 int64 // started service after a non-zero wait
+	wait, sojourn                          *Latency
+	// inSys counts what is in the component (waiting + in service); busy what is in
+	// service. Their difference is the queue depth.
+	inSys, busy Gauge
+	// Batch means for the confidence intervals of the mean wait and the blocking ratio.
+	waitBM, blockBM *BatchMeans
+	// capacity is the concurrency limit in force, 0 when none.
+	capacity int64
+}
+
+func (s *compStats) init(m *Model) {
+	s.wait = NewLatency(m.horizon)
+	s.sojourn = NewLatency(m.horizon)
+	s.waitBM = NewBatchMeans(m.warmup, m.horizon)
+	s.blockBM = NewBatchMeans(m.warmup, m.horizon)
+}
+
+// offer counts an arrival.
+func (s *compStats) offer() { s.offered++ }
+
+// admit counts an arrival let in.
+func (s *compStats) admit(now Time) {
+	s.accepted++
+	s.inSys.Add(now, 1)
+	s.blockBM.Add(now, 0, 1)
+}
+
+// refuse counts an arrival turned away (blocked, throttled).
+func (s *compStats) refuse(now Time) {
+	s.rejected++
+	s.blockBM.Add(now, 1, 1)
+}
+
+// start counts the start of service after waiting wait.
+func (s *compStats) start(now, wait Time) {
+	s.busy.Add(now, 1)
+	s.wait.Record(wait)
+	if wait > 0 {
+		s.waited++
+	}
+	s.waitBM.Add(now, float64(wait), 1)
+}
+
+// done counts a departure after sojourn in the component.
+func (s *compStats) done(now, sojourn Time) {
+	s.completed++
+	s.busy.Add(now, -1)
+	s.inSys.Add(now, -1)
+	s.sojourn.Record(sojourn)
+}
+
+// reset starts the measured period at now; what is in the component stays.
+func (s *compStats) reset(m *Model, now Time) {
+	s.offered, s.accepted, s.rejected, s.completed, s.throttled, s.waited = 0, 0, 0, 0, 0, 0
+	s.wait.Reset()
+	s.sojourn.Reset()
+	s.inSys.Reset(now)
+	s.busy.Reset(now)
+}

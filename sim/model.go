@@ -1,0 +1,310 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/headroom/headroom/result"
+	"github.com/headroom/headroom/scenarios"
+)
+
+// maxAttrs is the number of request attributes (workload.mix entries) a request carries.
+const maxAttrs = 4
+
+// ReqID indexes a request in the model's slab. It travels in event arguments, so a request
+// costs no allocation once the slab has grown to the number in flight.
+type ReqID int32
+
+// request is one client request from arrival to the end of all processing it caused.
+type request struct {
+	arrived Time
+	attrs   [maxAttrs]uint8
+	user    uint32
+	// holds counts what still refers to the request: 1 for the synchronous path until it
+	// responds, plus one per asynchronous message derived from it. At zero it is finished.
+	holds    int32
+	rejected bool // refused on the synchronous path
+	failed   bool // accepted, then lost to an error or a dead-letter queue
+	measured bool // arrived after the warm-up
+	nextFree ReqID
+}
+
+// component is what every kind of model implements. The model hands requests on the
+// synchronous path to accept; everything else (messages, batches) travels between kinds
+// through their own methods, found at link time.
+type component interface {
+	Handler
+	base() *node
+	// accept receives request r at the current time on the synchronous path. The component
+	// eventually calls node.forward (done, hand on), or Model.reject.
+	accept(r ReqID)
+	// report adds the kind-specific figures at the end of the run.
+	report(c *result.Component)
+}
+
+// linker is implemented by kinds that resolve references to other components (calls, routes,
+// dead-letter queues) after every component has been built.
+type linker interface {
+	link() error
+}
+
+// builder constructs one kind of component from its scenario description.
+type builder func(m *Model, n *node, c *scenarios.Component) (component, error)
+
+// builders maps each kind to its constructor; each kind's file registers itself in init,
+// so adding a kind touches no shared switch.
+var builders = map[scenarios.Kind]builder{}
+
+func register(k scenarios.Kind, b builder) { builders[k] = b }
+
+// node is the state every component shares: identity, wiring, random stream, statistics.
+type node struct {
+	m      *Model
+	spec   *scenarios.Component
+	name   string
+	kind   scenarios.Kind
+	id     HandlerID
+	next   component
+	region *region
+	rng    *rand.Rand
+	st     compStats
+}
+
+func (n *node) base() *node { return n }
+
+// forward hands r to the next component, or answers the client when there is none.
+func (n *node) forward(r ReqID) {
+	if n.next != nil {
+		n.next.accept(r)
+		return
+	}
+	n.m.respond(r)
+}
+
+// Model is one simulation run: the kernel, the components built from a scenario, the
+// request slab and the global statistics.
+type Model struct {
+	k        *Kernel
+	sc       *scenarios.Scenario
+	comps    []component
+	byName   map[string]component
+	regions  []*region
+	wl       *workload
+	warmup   Time
+	horizon  Time
+	progress func(now, end Time)
+
+	reqs []request
+	free ReqID // head of the free list, -1 when empty
+
+	// Workload counts (measured requests only).
+	offered, accepted, rejected, completed, failed int64
+	api, e2e                                       *Latency
+
+	breaks  []result.Break
+	bound   map[string]bool
+	series  *seriesSampler
+	attrs   []scenarios.Attribute
+	attrIdx map[string]int
+}
+
+// Component returns the named component or nil (for kinds that link to others).
+func (m *Model) component(name string) component { return m.byName[name] }
+
+// Now returns the current virtual time.
+func (m *Model) Now() Time { return m.k.now }
+
+// newRequest takes a request from the slab with one hold for the synchronous path.
+func (m *Model) newRequest() ReqID {
+	var id ReqID
+	if m.free >= 0 {
+		id = m.free
+		m.free = m.reqs[id].nextFree
+	} else {
+		m.reqs = append(m.reqs, request{})
+		id = ReqID(len(m.reqs) - 1)
+	}
+	now := m.k.now
+	m.reqs[id] = request{arrived: now, holds: 1, measured: now >= m.warmup}
+	return id
+}
+
+func (m *Model) req(r ReqID) *request { return &m.reqs[r] }
+
+// hold records one more asynchronous message derived from r.
+func (m *Model) hold(r ReqID) { m.reqs[r].holds++ }
+
+// release drops one hold on r; the last one finishes the request.
+func (m *Model) release(r ReqID) {
+	q := &m.reqs[r]
+	q.holds--
+	if q.holds > 0 {
+		return
+	}
+	if q.measured && !q.rejected {
+		if q.failed {
+			m.failed++
+		} else {
+			m.completed++
+			m.e2e.Record(m.k.now - q.arrived)
+		}
+	}
+	q.nextFree = m.free
+	m.free = r
+}
+
+// respond ends the synchronous path of r successfully: the client has its answer.
+func (m *Model) respond(r ReqID) {
+	q := &m.reqs[r]
+	if q.measured {
+		m.accepted++
+		m.api.Record(m.k.now - q.arrived)
+	}
+	m.release(r)
+}
+
+// reject ends the synchronous path of r with an error to the client (throttle, timeout,
+// function error).
+func (m *Model) reject(r ReqID) {
+	q := &m.reqs[r]
+	q.rejected = true
+	if q.measured {
+		m.rejected++
+	}
+	m.release(r)
+}
+
+// fail marks r as lost after acceptance (dead-lettered, failed asynchronously) and drops
+// the hold of the message that failed.
+func (m *Model) fail(r ReqID) {
+	m.reqs[r].failed = true
+	m.release(r)
+}
+
+// bind records that a limit bound in a component; the first binding of each (component,
+// limit) is kept, with the time and the offered load at that time.
+func (m *Model) bind(c *node, limit, detail string) {
+	key := c.name + "\x00" + limit
+	if m.bound[key] {
+		return
+	}
+	m.bound[key] = true
+	m.breaks = append(m.breaks, result.Break{
+		Component:  c.name,
+		Limit:      limit,
+		AtS:        round6(m.k.now.Seconds()),
+		OfferedRPS: round6(m.wl.rateAt(m.k.now)),
+		Detail:     detail,
+	})
+}
+
+// attr returns the value index of attribute slot i of request r.
+func (m *Model) attr(r ReqID, i int) uint8 { return m.reqs[r].attrs[i] }
+
+// attrSlot returns the slot of the named attribute and the index of each of its values.
+func (m *Model) attrSlot(name string) (int, map[string]uint8, bool) {
+	i, ok := m.attrIdx[name]
+	if !ok {
+		return 0, nil, false
+	}
+	vals := map[string]uint8{}
+	for j, v := range m.attrs[i].Values {
+		vals[v.Value] = uint8(j)
+	}
+	return i, vals, true
+}
+
+// build constructs and links every component of the scenario.
+func build(sc *scenarios.Scenario, seed uint64) (*Model, error) {
+	m := &Model{
+		k:       NewKernel(1024),
+		sc:      sc,
+		byName:  map[string]component{},
+		warmup:  Dur(sc.Warmup.D()),
+		horizon: Dur(sc.Horizon.D()),
+		free:    -1,
+		bound:   map[string]bool{},
+		attrIdx: map[string]int{},
+	}
+	if m.horizon <= 0 {
+		return nil, fmt.Errorf("scenario %s: horizon must be > 0", sc.Name)
+	}
+	if m.warmup >= m.horizon {
+		return nil, fmt.Errorf("scenario %s: warmup %v must be shorter than the horizon %v", sc.Name, sc.Warmup, sc.Horizon)
+	}
+	m.api = NewLatency(m.horizon)
+	m.e2e = NewLatency(m.horizon)
+	if len(sc.Workload.Mix) > maxAttrs {
+		return nil, fmt.Errorf("scenario %s: workload.mix has %d attributes, at most %d are supported", sc.Name, len(sc.Workload.Mix), maxAttrs)
+	}
+	m.attrs = sc.Workload.Mix
+	for i, a := range sc.Workload.Mix {
+		if len(a.Values) > 256 {
+			return nil, fmt.Errorf("scenario %s: workload.mix.%s has more than 256 values", sc.Name, a.Name)
+		}
+		m.attrIdx[a.Name] = i
+	}
+	for _, rs := range sc.Regions {
+		m.regions = append(m.regions, newRegion(m, rs))
+	}
+	if len(m.regions) == 0 {
+		return nil, fmt.Errorf("scenario %s: no region", sc.Name)
+	}
+	for _, c := range sc.Components {
+		b, ok := builders[c.Kind]
+		if !ok {
+			return nil, fmt.Errorf("%s: components.%s.kind: the simulator has no model for kind %q", c.Pos, c.Name, c.Kind)
+		}
+		n := &node{m: m, spec: c, name: c.Name, kind: c.Kind, rng: Stream(seed, "component/"+c.Name)}
+		n.region = m.regionFor(c.Region)
+		n.st.init(m)
+		comp, err := b(m, n, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: components.%s: %w", c.Pos, c.Name, err)
+		}
+		n.id = m.k.Register(comp)
+		m.comps = append(m.comps, comp)
+		m.byName[c.Name] = comp
+	}
+	for _, comp := range m.comps {
+		n := comp.base()
+		if n.spec.Next != "" {
+			n.next = m.byName[n.spec.Next]
+			if n.next == nil {
+				return nil, fmt.Errorf("%s: components.%s.next: no component %q", n.spec.Pos, n.name, n.spec.Next)
+			}
+		}
+	}
+	for _, comp := range m.comps {
+		if l, ok := comp.(linker); ok {
+			if err := l.link(); err != nil {
+				n := comp.base()
+				return nil, fmt.Errorf("%s: components.%s: %w", n.spec.Pos, n.name, err)
+			}
+		}
+	}
+	wl, err := newWorkload(m, seed)
+	if err != nil {
+		return nil, err
+	}
+	m.wl = wl
+	m.series = newSeriesSampler(m)
+	return m, nil
+}
+
+func (m *Model) regionFor(name string) *region {
+	for _, r := range m.regions {
+		if r.spec.Name == name {
+			return r
+		}
+	}
+	return m.regions[0]
+}
+
+// sortedBreaks returns the breaks in time order (stable on insertion order).
+func (m *Model) sortedBreaks() []result.Break {
+	b := append([]result.Break(nil), m.breaks...)
+	sort.SliceStable(b, func(i, j int) bool { return b[i].AtS < b[j].AtS })
+	return b
+}

@@ -1,0 +1,44 @@
+package sim
+
+// ring is a growable FIFO of values. It reuses its buffer, so a queue that has reached its
+// working size pushes and pops without allocating.
+type ring[T any] struct {
+	buf        []T
+	head, size int
+}
+
+func (q *ring[T]) len() int { return q.size }
+
+func (q *ring[T]) push(v T) {
+	if q.size == len(q.buf) {
+		n := 2 * len(q.buf)
+		if n == 0 {
+			n = 16
+		}
+		buf := make([]T, n)
+		k := copy(buf, q.buf[q.head:])
+		copy(buf[k:], q.buf[:q.head])
+		q.buf, q.head = buf, 0
+	}
+	i := q.head + q.size
+	if i >= len(q.buf) {
+		i -= len(q.buf)
+	}
+	q.buf[i] = v
+	q.size++
+}
+
+// peek returns the oldest element; the ring must not be empty.
+func (q *ring[T]) peek() *T { return &q.buf[q.head] }
+
+func (q *ring[T]) pop() T {
+	v := q.buf[q.head]
+	var zero T
+	q.buf[q.head] = zero
+	q.head++
+	if q.head == len(q.buf) {
+		q.head = 0
+	}
+	q.size--
+	return v
+}
