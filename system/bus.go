@@ -167,8 +167,9 @@ type Declarer interface {
 type Publisher interface {
 	// Publish routes m to every subscribed queue whose filter matches its attributes. When
 	// it returns nil the message is durable as far as the backend is (the broker confirmed
-	// it); on error it may or may not have been delivered. The bus does not retain m.Body
-	// or m.Attributes after Publish returns, so the caller may reuse them.
+	// it); on error it may or may not have been delivered. The bus may keep m.Body and
+	// m.Attributes after Publish returns (the embedded bus does, to avoid a copy), so the
+	// caller must not modify them afterwards. In FIFO mode m.GroupID must be set.
 	Publish(ctx context.Context, m Message) error
 }
 

@@ -23,7 +23,9 @@ type Page struct {
 	Next string
 }
 
-// Writer changes requests, with optimistic concurrency by version.
+// Writer changes requests, with optimistic concurrency by version. A Payload passed to a
+// Writer or returned by a Reader may be kept and shared by the store (the embedded one
+// does, to avoid copies): neither side modifies it afterwards.
 type Writer interface {
 	// Create stores r as version 1 and returns what was stored. r.ID must be set; r's
 	// Version and ProcessedVersion are ignored; zero CreatedAt/UpdatedAt are set to now.

@@ -1,0 +1,8 @@
+// Package all registers every store and bus backend, so a binary that imports it for its
+// side effects can select any of them by name (headroom serve --store X --bus Y). Each new
+// backend package adds its import here.
+package all
+
+import (
+	_ "github.com/headroom/headroom/system/backend/memory" // memory store and bus
+)
