@@ -15,9 +15,6 @@ import (
 // DefaultMaxBodyBytes bounds a request body unless WithMaxBodyBytes says otherwise.
 const DefaultMaxBodyBytes = 64 << 10
 
-// maxIDLen bounds client-chosen ids: they become store keys and URL path segments.
-const maxIDLen = 128
-
 // createBody is the JSON a client POSTs to /v1/requests.
 type createBody struct {
 	// ID is optional; the service assigns one when it is empty.
@@ -115,20 +112,20 @@ func describeJSONError(err error) string {
 }
 
 // decodeCreate parses and validates a POST /v1/requests body against the known states.
-func decodeCreate(body []byte, states stateSet) (createBody, *apiError) {
+func decodeCreate(body []byte, states States) (createBody, *apiError) {
 	var c createBody
 	if e := decodeJSON(body, &c); e != nil {
 		return c, e
 	}
 	if c.ID != "" {
-		if e := validateID(c.ID); e != nil {
+		if e := checkID(c.ID); e != nil {
 			return c, e
 		}
 	}
 	if c.State == "" {
 		return c, errorf(http.StatusBadRequest, CodeInvalid, `field "state" is required`)
 	}
-	if e := states.check(c.State); e != nil {
+	if e := checkState(states, c.State); e != nil {
 		return c, e
 	}
 	if isJSONNull(c.Payload) {
@@ -140,7 +137,7 @@ func decodeCreate(body []byte, states stateSet) (createBody, *apiError) {
 // decodeUpdate parses and validates a PUT /v1/requests/{id} body; ifMatch is the If-Match
 // header, an alternative to the body's version. The result's version is -1 when neither
 // gives one, which the caller turns into 428.
-func decodeUpdate(body []byte, ifMatch string, states stateSet) (updateBody, int64, *apiError) {
+func decodeUpdate(body []byte, ifMatch string, states States) (updateBody, int64, *apiError) {
 	var u updateBody
 	if e := decodeJSON(body, &u); e != nil {
 		return u, 0, e
@@ -156,7 +153,7 @@ func decodeUpdate(body []byte, ifMatch string, states stateSet) (updateBody, int
 		if *u.State == "" {
 			return u, 0, errorf(http.StatusBadRequest, CodeInvalid, `field "state" must not be empty`)
 		}
-		if e := states.check(*u.State); e != nil {
+		if e := checkState(states, *u.State); e != nil {
 			return u, 0, e
 		}
 	}
@@ -200,39 +197,23 @@ func parseIfMatch(h string) (int64, *apiError) {
 	return v, nil
 }
 
-// validateID keeps ids to URL-safe characters so an id always round-trips through a path.
-func validateID(id string) *apiError {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return errorf(http.StatusBadRequest, CodeInvalid,
-			fmt.Sprintf("id must be 1..%d characters", maxIDLen))
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return errorf(http.StatusBadRequest, CodeInvalid,
-				fmt.Sprintf("id %q: only letters, digits, '-', '_' and '.' are allowed", id))
-		}
-	}
-	return nil
-}
-
 func isJSONNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null"
 }
 
-// stateSet is the configured states, checked on every write. A slice, not a map: there are
-// a handful of states and the order is the configuration's.
-type stateSet []string
-
-func (s stateSet) check(state string) *apiError {
-	if len(s) == 0 {
+// checkState refuses a state that is not configured, naming the ones that are.
+func checkState(states States, state string) *apiError {
+	if states.Contains(state) {
 		return nil
 	}
-	for _, known := range s {
-		if known == state {
-			return nil
-		}
-	}
 	return errorf(http.StatusBadRequest, CodeInvalid,
-		fmt.Sprintf("state %q is not one of %s", state, strings.Join(s, ", ")))
+		fmt.Sprintf("state %q is not one of %s", state, strings.Join(states, ", ")))
+}
+
+// checkID refuses an id the store would refuse, before any round trip.
+func checkID(id string) *apiError {
+	if err := ValidateID(id); err != nil {
+		return errorf(http.StatusBadRequest, CodeInvalid, strings.TrimSuffix(err.Error(), ": "+ErrInvalid.Error()))
+	}
+	return nil
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-var testStates = stateSet{"pending", "approved", "rejected", "cancelled"}
+var testStates = DefaultStates
 
 func TestDecodeCreate(t *testing.T) {
 	tests := []struct {
@@ -38,7 +38,7 @@ func TestDecodeCreate(t *testing.T) {
 		{name: "missing state", body: `{"payload":1}`, code: CodeInvalid},
 		{name: "unknown state", body: `{"state":"lost"}`, code: CodeInvalid},
 		{name: "id with slash", body: `{"id":"a/b","state":"pending"}`, code: CodeInvalid},
-		{name: "id too long", body: `{"id":"` + strings.Repeat("a", maxIDLen+1) + `","state":"pending"}`, code: CodeInvalid},
+		{name: "id too long", body: `{"id":"` + strings.Repeat("a", MaxIDLength+1) + `","state":"pending"}`, code: CodeInvalid},
 		{name: "empty id means assign one", body: `{"id":"","state":"pending"}`},
 	}
 	for _, tt := range tests {
@@ -174,10 +174,10 @@ func FuzzDecodeCreate(f *testing.F) {
 			}
 			return
 		}
-		if testStates.check(c.State) != nil {
+		if !testStates.Contains(c.State) {
 			t.Fatalf("accepted unknown state %q", c.State)
 		}
-		if c.ID != "" && validateID(c.ID) != nil {
+		if c.ID != "" && ValidateID(c.ID) != nil {
 			t.Fatalf("accepted invalid id %q", c.ID)
 		}
 		if c.Payload != nil && !json.Valid(c.Payload) {
@@ -217,7 +217,7 @@ func FuzzDecodeUpdate(f *testing.F) {
 		if u.State == nil && u.Payload == nil {
 			t.Fatal("accepted an update that changes nothing")
 		}
-		if u.State != nil && testStates.check(*u.State) != nil {
+		if u.State != nil && !testStates.Contains(*u.State) {
 			t.Fatalf("accepted unknown state %q", *u.State)
 		}
 		if u.Payload != nil && !json.Valid(u.Payload) {

@@ -33,6 +33,8 @@ type apiError struct {
 	Code       string
 	Message    string
 	RetryAfter time.Duration // 429 and 503 only
+	// Cause is the underlying error of a 500, logged but never sent to the client.
+	Cause error
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -53,6 +55,9 @@ func writeAPIError(w http.ResponseWriter, e *apiError) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if e.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="headroom"`)
+	}
 	if e.RetryAfter > 0 {
 		// Retry-After is whole seconds; round up so a client that obeys it is admitted.
 		secs := int64((e.RetryAfter + time.Second - 1) / time.Second)

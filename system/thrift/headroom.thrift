@@ -15,6 +15,8 @@ struct Request {
   4: required i64 version
   5: required i64 created_unix_nanos
   6: required i64 updated_unix_nanos
+  /** The highest version whose processing effect has been applied; 0 when none has. */
+  7: required i64 processed_version
 }
 
 struct CreateInput {
@@ -24,12 +26,12 @@ struct CreateInput {
   3: optional binary payload
 }
 
+/** Replaces state and payload (absent payload: none), like system.Writer.Update. */
 struct UpdateInput {
   1: required string id
   /** The version the caller read; the update applies only if it is still current. */
   2: required i64 version
-  /** Absent fields are left unchanged; at least one must be present. */
-  3: optional string state
+  3: required string state
   4: optional binary payload
 }
 

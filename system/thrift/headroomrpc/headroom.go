@@ -108,6 +108,7 @@ func (p *ErrorCode) Value() (driver.Value, error) {
 //   - Version
 //   - CreatedUnixNanos
 //   - UpdatedUnixNanos
+//   - ProcessedVersion: The highest version whose processing effect has been applied; 0 when none has.
 type Request struct {
 	ID               string `thrift:"id,1,required" db:"id" json:"id"`
 	State            string `thrift:"state,2,required" db:"state" json:"state"`
@@ -115,6 +116,7 @@ type Request struct {
 	Version          int64  `thrift:"version,4,required" db:"version" json:"version"`
 	CreatedUnixNanos int64  `thrift:"created_unix_nanos,5,required" db:"created_unix_nanos" json:"created_unix_nanos"`
 	UpdatedUnixNanos int64  `thrift:"updated_unix_nanos,6,required" db:"updated_unix_nanos" json:"updated_unix_nanos"`
+	ProcessedVersion int64  `thrift:"processed_version,7,required" db:"processed_version" json:"processed_version"`
 }
 
 func NewRequest() *Request {
@@ -146,6 +148,10 @@ func (p *Request) GetCreatedUnixNanos() int64 {
 func (p *Request) GetUpdatedUnixNanos() int64 {
 	return p.UpdatedUnixNanos
 }
+
+func (p *Request) GetProcessedVersion() int64 {
+	return p.ProcessedVersion
+}
 func (p *Request) IsSetPayload() bool {
 	return p.Payload != nil
 }
@@ -160,6 +166,7 @@ func (p *Request) Read(ctx context.Context, iprot thrift.TProtocol) error {
 	var issetVersion bool = false
 	var issetCreatedUnixNanos bool = false
 	var issetUpdatedUnixNanos bool = false
+	var issetProcessedVersion bool = false
 
 	for {
 		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
@@ -235,6 +242,17 @@ func (p *Request) Read(ctx context.Context, iprot thrift.TProtocol) error {
 					return err
 				}
 			}
+		case 7:
+			if fieldTypeId == thrift.I64 {
+				if err := p.ReadField7(ctx, iprot); err != nil {
+					return err
+				}
+				issetProcessedVersion = true
+			} else {
+				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
+					return err
+				}
+			}
 		default:
 			if err := iprot.Skip(ctx, fieldTypeId); err != nil {
 				return err
@@ -261,6 +279,9 @@ func (p *Request) Read(ctx context.Context, iprot thrift.TProtocol) error {
 	}
 	if !issetUpdatedUnixNanos {
 		return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field UpdatedUnixNanos is not set"))
+	}
+	if !issetProcessedVersion {
+		return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field ProcessedVersion is not set"))
 	}
 	return nil
 }
@@ -319,6 +340,15 @@ func (p *Request) ReadField6(ctx context.Context, iprot thrift.TProtocol) error 
 	return nil
 }
 
+func (p *Request) ReadField7(ctx context.Context, iprot thrift.TProtocol) error {
+	if v, err := iprot.ReadI64(ctx); err != nil {
+		return thrift.PrependError("error reading field 7: ", err)
+	} else {
+		p.ProcessedVersion = v
+	}
+	return nil
+}
+
 func (p *Request) Write(ctx context.Context, oprot thrift.TProtocol) error {
 	if err := oprot.WriteStructBegin(ctx, "Request"); err != nil {
 		return thrift.PrependError(fmt.Sprintf("%T write struct begin error: ", p), err)
@@ -340,6 +370,9 @@ func (p *Request) Write(ctx context.Context, oprot thrift.TProtocol) error {
 			return err
 		}
 		if err := p.writeField6(ctx, oprot); err != nil {
+			return err
+		}
+		if err := p.writeField7(ctx, oprot); err != nil {
 			return err
 		}
 	}
@@ -432,6 +465,19 @@ func (p *Request) writeField6(ctx context.Context, oprot thrift.TProtocol) (err 
 	return err
 }
 
+func (p *Request) writeField7(ctx context.Context, oprot thrift.TProtocol) (err error) {
+	if err := oprot.WriteFieldBegin(ctx, "processed_version", thrift.I64, 7); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 7:processed_version: ", p), err)
+	}
+	if err := oprot.WriteI64(ctx, int64(p.ProcessedVersion)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.processed_version (7) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 7:processed_version: ", p), err)
+	}
+	return err
+}
+
 func (p *Request) Equals(other *Request) bool {
 	if p == other {
 		return true
@@ -454,6 +500,9 @@ func (p *Request) Equals(other *Request) bool {
 		return false
 	}
 	if p.UpdatedUnixNanos != other.UpdatedUnixNanos {
+		return false
+	}
+	if p.ProcessedVersion != other.ProcessedVersion {
 		return false
 	}
 	return true
@@ -695,16 +744,18 @@ func (p *CreateInput) String() string {
 	return fmt.Sprintf("CreateInput(%+v)", *p)
 }
 
+// Replaces state and payload (absent payload: none), like system.Writer.Update.
+//
 // Attributes:
 //   - ID
 //   - Version: The version the caller read; the update applies only if it is still current.
-//   - State: Absent fields are left unchanged; at least one must be present.
+//   - State
 //   - Payload
 type UpdateInput struct {
-	ID      string  `thrift:"id,1,required" db:"id" json:"id"`
-	Version int64   `thrift:"version,2,required" db:"version" json:"version"`
-	State   *string `thrift:"state,3" db:"state" json:"state,omitempty"`
-	Payload []byte  `thrift:"payload,4" db:"payload" json:"payload,omitempty"`
+	ID      string `thrift:"id,1,required" db:"id" json:"id"`
+	Version int64  `thrift:"version,2,required" db:"version" json:"version"`
+	State   string `thrift:"state,3,required" db:"state" json:"state"`
+	Payload []byte `thrift:"payload,4" db:"payload" json:"payload,omitempty"`
 }
 
 func NewUpdateInput() *UpdateInput {
@@ -719,13 +770,8 @@ func (p *UpdateInput) GetVersion() int64 {
 	return p.Version
 }
 
-var UpdateInput_State_DEFAULT string
-
 func (p *UpdateInput) GetState() string {
-	if !p.IsSetState() {
-		return UpdateInput_State_DEFAULT
-	}
-	return *p.State
+	return p.State
 }
 
 var UpdateInput_Payload_DEFAULT []byte
@@ -733,10 +779,6 @@ var UpdateInput_Payload_DEFAULT []byte
 func (p *UpdateInput) GetPayload() []byte {
 	return p.Payload
 }
-func (p *UpdateInput) IsSetState() bool {
-	return p.State != nil
-}
-
 func (p *UpdateInput) IsSetPayload() bool {
 	return p.Payload != nil
 }
@@ -748,6 +790,7 @@ func (p *UpdateInput) Read(ctx context.Context, iprot thrift.TProtocol) error {
 
 	var issetID bool = false
 	var issetVersion bool = false
+	var issetState bool = false
 
 	for {
 		_, fieldTypeId, fieldId, err := iprot.ReadFieldBegin(ctx)
@@ -785,6 +828,7 @@ func (p *UpdateInput) Read(ctx context.Context, iprot thrift.TProtocol) error {
 				if err := p.ReadField3(ctx, iprot); err != nil {
 					return err
 				}
+				issetState = true
 			} else {
 				if err := iprot.Skip(ctx, fieldTypeId); err != nil {
 					return err
@@ -818,6 +862,9 @@ func (p *UpdateInput) Read(ctx context.Context, iprot thrift.TProtocol) error {
 	if !issetVersion {
 		return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field Version is not set"))
 	}
+	if !issetState {
+		return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("Required field State is not set"))
+	}
 	return nil
 }
 
@@ -843,7 +890,7 @@ func (p *UpdateInput) ReadField3(ctx context.Context, iprot thrift.TProtocol) er
 	if v, err := iprot.ReadString(ctx); err != nil {
 		return thrift.PrependError("error reading field 3: ", err)
 	} else {
-		p.State = &v
+		p.State = v
 	}
 	return nil
 }
@@ -911,16 +958,14 @@ func (p *UpdateInput) writeField2(ctx context.Context, oprot thrift.TProtocol) (
 }
 
 func (p *UpdateInput) writeField3(ctx context.Context, oprot thrift.TProtocol) (err error) {
-	if p.IsSetState() {
-		if err := oprot.WriteFieldBegin(ctx, "state", thrift.STRING, 3); err != nil {
-			return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:state: ", p), err)
-		}
-		if err := oprot.WriteString(ctx, string(*p.State)); err != nil {
-			return thrift.PrependError(fmt.Sprintf("%T.state (3) field write error: ", p), err)
-		}
-		if err := oprot.WriteFieldEnd(ctx); err != nil {
-			return thrift.PrependError(fmt.Sprintf("%T write field end error 3:state: ", p), err)
-		}
+	if err := oprot.WriteFieldBegin(ctx, "state", thrift.STRING, 3); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field begin error 3:state: ", p), err)
+	}
+	if err := oprot.WriteString(ctx, string(p.State)); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T.state (3) field write error: ", p), err)
+	}
+	if err := oprot.WriteFieldEnd(ctx); err != nil {
+		return thrift.PrependError(fmt.Sprintf("%T write field end error 3:state: ", p), err)
 	}
 	return err
 }
@@ -953,12 +998,7 @@ func (p *UpdateInput) Equals(other *UpdateInput) bool {
 		return false
 	}
 	if p.State != other.State {
-		if p.State == nil || other.State == nil {
-			return false
-		}
-		if (*p.State) != (*other.State) {
-			return false
-		}
+		return false
 	}
 	if bytes.Compare(p.Payload, other.Payload) != 0 {
 		return false
