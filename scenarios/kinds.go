@@ -38,8 +38,11 @@ func init() {
 			validate: validateGateway,
 		},
 		{
-			kind:     KindFunction,
-			attach:   func(c *Component) reflect.Value { c.Function = new(Function); return reflect.ValueOf(c.Function).Elem() },
+			kind: KindFunction,
+			attach: func(c *Component) reflect.Value {
+				c.Function = new(Function)
+				return reflect.ValueOf(c.Function).Elem()
+			},
 			next:     []Kind{KindFunction, KindPool, KindTopic, KindQueue},
 			validate: validateFunction,
 		},
