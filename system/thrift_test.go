@@ -223,7 +223,6 @@ func normalize(t *testing.T, body []byte) any {
 	return v
 }
 
-
 // TestThriftShutdownWithIdleConnections: pooled idle connections must not hold Shutdown
 // up, and a call after it fails as unavailable (which the API turns into 503).
 func TestThriftShutdownWithIdleConnections(t *testing.T) {
