@@ -1,5 +1,10 @@
 package sim
 
+import (
+	"math"
+	"math/bits"
+)
+
 // event is a value: scheduling one never allocates once the queue has grown to the run's
 // working size. 32 bytes, so a cache line holds two.
 type event struct {
@@ -10,26 +15,64 @@ type event struct {
 	arg int64
 }
 
-func (a *event) before(b *event) bool {
-	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
+// before orders events by (at, seq) as one 128-bit unsigned number (see lessBit).
+func (a *event) before(b *event) bool { return lessBit(a, b) != 0 }
+
+// lessBit is 1 when a runs before b and 0 otherwise: the borrow out of the two-word
+// subtraction (at, seq) − (at, seq). Times are never negative (Schedule clamps to now ≥ 0),
+// so the unsigned view orders them correctly. As a number rather than a bool it lets the
+// heap pick the smallest of four children by arithmetic, with no branch: with random event
+// times a branchy comparison mispredicts about half the time, and that was the largest
+// single cost of the event loop.
+func lessBit(a, b *event) uint64 {
+	_, borrow := bits.Sub64(a.seq, b.seq, 0)
+	_, borrow = bits.Sub64(uint64(a.at), uint64(b.at), borrow)
+	return borrow
 }
+
+// sentinel pads the heap: it sorts after every real event (whose seq is never MaxUint64),
+// so a node's missing children can be compared like present ones.
+var sentinel = event{at: math.MaxInt64, seq: math.MaxUint64}
 
 // eventQueue is an implicit 4-ary min-heap of events. A 4-ary heap halves the depth of a
 // binary one and keeps the four children of a node in one or two cache lines, which is what
 // dominates at the sizes a simulation keeps pending (tens to tens of thousands).
+//
+// The array always extends arity−1 sentinels past the last event, so every node that has a
+// child has four slots to compare and sifting down never takes the short-family path.
 type eventQueue struct {
-	items []event
+	items []event // n events, then arity−1 sentinels
+	n     int
 }
 
 const arity = 4
 
+func newEventQueue(sizeHint int) eventQueue {
+	q := eventQueue{items: make([]event, arity-1, sizeHint+arity-1)}
+	for i := range q.items {
+		q.items[i] = sentinel
+	}
+	return q
+}
+
+// len returns the number of events.
+func (q *eventQueue) len() int { return q.n }
+
+// top returns the earliest event; the queue must not be empty.
+func (q *eventQueue) top() *event { return &q.items[0] }
+
 func (q *eventQueue) push(e event) {
-	q.items = append(q.items, e)
+	if q.items == nil {
+		*q = newEventQueue(0)
+	}
+	// The slot at n is a sentinel; the new last padding slot is appended.
+	q.items = append(q.items, sentinel)
+	i := q.n
+	q.n++
 	items := q.items
-	i := len(items) - 1
 	for i > 0 {
 		p := (i - 1) / arity
-		if !e.before(&items[p]) {
+		if lessBit(&e, &items[p]) == 0 {
 			break
 		}
 		items[i] = items[p]
@@ -38,39 +81,53 @@ func (q *eventQueue) push(e event) {
 	items[i] = e
 }
 
+// pop removes and returns the earliest event; the queue must not be empty.
 func (q *eventQueue) pop() event {
-	items := q.items
-	top := items[0]
-	n := len(items) - 1
-	last := items[n]
-	q.items = items[:n]
-	if n == 0 {
-		return top
+	top := q.items[0]
+	q.removeRoot()
+	return top
+}
+
+// removeRoot drops the root: the last event fills the hole from the top, and its slot
+// becomes padding.
+func (q *eventQueue) removeRoot() {
+	q.n--
+	n := q.n
+	last := q.items[n]
+	q.items[n] = sentinel
+	q.items = q.items[:n+arity-1]
+	if n > 0 {
+		q.down(last)
 	}
-	items = items[:n]
+}
+
+// replaceRoot puts e in place of the root in one pass down the heap: the kernel uses it when
+// a handler schedules an event while the event it is handling still sits at the root, which
+// saves the pop's and the push's separate passes (heapreplace in Python's heapq).
+func (q *eventQueue) replaceRoot(e event) { q.down(e) }
+
+// down moves e from the hole at the root towards the leaves until no child is before it.
+func (q *eventQueue) down(e event) {
+	items := q.items
+	n := q.n
 	i := 0
 	for {
 		c := i*arity + 1
 		if c >= n {
 			break
 		}
-		// Smallest of up to four children.
-		m := c
-		end := c + arity
-		if end > n {
-			end = n
-		}
-		for j := c + 1; j < end; j++ {
-			if items[j].before(&items[m]) {
-				m = j
-			}
-		}
-		if !items[m].before(&last) {
+		// A branch-free tournament over the four child slots (padding included): two
+		// independent comparisons, then one between their winners.
+		ch := items[c : c+arity : c+arity]
+		m01 := int(lessBit(&ch[1], &ch[0]))
+		m23 := 2 + int(lessBit(&ch[3], &ch[2]))
+		w := -int(lessBit(&ch[m23&3], &ch[m01&3])) // all ones when the right pair wins
+		m := (m01 ^ ((m01 ^ m23) & w)) & 3
+		if lessBit(&ch[m], &e) == 0 {
 			break
 		}
-		items[i] = items[m]
-		i = m
+		items[i] = ch[m]
+		i = c + m
 	}
-	items[i] = last
-	return top
+	items[i] = e
 }

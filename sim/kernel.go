@@ -32,6 +32,14 @@ type Handler interface {
 	Handle(op int32, arg int64)
 }
 
+// HandlerFunc adapts a function to Handler (for housekeeping and tests; models are types).
+type HandlerFunc func(op int32, arg int64)
+
+// Handle calls f(op, arg).
+func (f HandlerFunc) Handle(op int32, arg int64) { f(op, arg) }
+
+var _ Handler = HandlerFunc(nil)
+
 // HandlerID names a registered handler in scheduled events.
 type HandlerID int32
 
@@ -45,11 +53,16 @@ type Kernel struct {
 	handlers []Handler
 	events   int64
 	stop     bool
+	// vacant is set while a handler runs: its event still sits at the root of the heap, so
+	// the first event the handler schedules replaces it in one pass down the heap instead
+	// of a removal and an insertion. Most handlers schedule at least one event (the next
+	// arrival, the end of a service), so most events cost one heap pass, not two.
+	vacant bool
 }
 
 // NewKernel returns a kernel at time zero with room for sizeHint pending events.
 func NewKernel(sizeHint int) *Kernel {
-	return &Kernel{queue: eventQueue{items: make([]event, 0, sizeHint)}}
+	return &Kernel{queue: newEventQueue(sizeHint)}
 }
 
 // Register adds a handler and returns the id to schedule its events with.
@@ -65,7 +78,12 @@ func (k *Kernel) Now() Time { return k.now }
 func (k *Kernel) Events() int64 { return k.events }
 
 // Pending returns the number of scheduled events not yet executed.
-func (k *Kernel) Pending() int { return len(k.queue.items) }
+func (k *Kernel) Pending() int {
+	if k.vacant {
+		return k.queue.len() - 1
+	}
+	return k.queue.len()
+}
 
 // Schedule runs h.Handle(op, arg) at time at (clamped to now: the past is not reachable).
 func (k *Kernel) Schedule(at Time, h HandlerID, op int32, arg int64) {
@@ -73,7 +91,13 @@ func (k *Kernel) Schedule(at Time, h HandlerID, op int32, arg int64) {
 		at = k.now
 	}
 	k.seq++
-	k.queue.push(event{at: at, seq: k.seq, h: h, op: op, arg: arg})
+	e := event{at: at, seq: k.seq, h: h, op: op, arg: arg}
+	if k.vacant {
+		k.vacant = false
+		k.queue.replaceRoot(e)
+		return
+	}
+	k.queue.push(e)
 }
 
 // After runs h.Handle(op, arg) after delay d.
@@ -88,14 +112,21 @@ func (k *Kernel) Stop() { k.stop = true }
 // is empty, or Stop is called; the clock is then left at end (or at the stop time).
 func (k *Kernel) Run(end Time) {
 	k.stop = false
-	for len(k.queue.items) > 0 && !k.stop {
-		if k.queue.items[0].at > end {
+	q := &k.queue
+	for q.len() > 0 && !k.stop {
+		top := q.top()
+		if top.at > end {
 			break
 		}
-		ev := k.queue.pop()
+		ev := *top
 		k.now = ev.at
 		k.events++
+		k.vacant = true
 		k.handlers[ev.h].Handle(ev.op, ev.arg)
+		if k.vacant {
+			k.vacant = false
+			q.removeRoot()
+		}
 	}
 	if !k.stop && k.now < end {
 		k.now = end
