@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"math/bits"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -12,11 +13,33 @@ import (
 // Latency records a latency distribution: an HDR histogram in microseconds (3 significant
 // digits) for the percentiles, and the exact sum for the mean, so that a mean compared with
 // a textbook value carries no bucketing error.
+//
+// Recording is the hottest statistic (several per request), so the counts are kept here in
+// exactly the layout of hdrhistogram-go's Histogram (lowest value 1, 3 significant digits)
+// and incremented inline; Stats hands them to the library (hdr.Import), which computes the
+// percentiles. TestLatencyCountsMatchTheHDRLibrary holds the two layouts together.
 type Latency struct {
-	h   *hdr.Histogram
-	sum float64 // nanoseconds
-	n   int64
-	max Time
+	counts  []int64
+	highest int64   // microseconds; longer observations are clamped to it
+	sum     float64 // nanoseconds
+	n       int64
+	max     Time
+}
+
+// The HDR layout for lowest discernible value 1 and 3 significant digits: 2048 sub-buckets,
+// of which each bucket after the first uses the upper half (1024) at twice the resolution
+// step of the one before. Value v falls in bucket b = bitlen(v | 2047) − 11, at index
+// b·1024 + v>>b.
+const (
+	hdrSigDigits  = 3
+	hdrSubBuckets = 2048
+	hdrSubBits    = 11 // log2(hdrSubBuckets)
+	hdrHalfBits   = hdrSubBits - 1
+)
+
+func hdrIndex(v int64) int {
+	b := bits.Len64(uint64(v)|(hdrSubBuckets-1)) - hdrSubBits
+	return b<<hdrHalfBits + int(v>>uint(b))
 }
 
 // NewLatency returns a recorder for latencies up to max (longer ones are clamped).
@@ -25,7 +48,7 @@ func NewLatency(max Time) *Latency {
 	if us < 1000 {
 		us = 1000
 	}
-	return &Latency{h: hdr.New(1, us, 3)}
+	return &Latency{counts: make([]int64, hdrIndex(us)+1), highest: us}
 }
 
 // Record adds one observation.
@@ -39,10 +62,10 @@ func (l *Latency) Record(d Time) {
 		l.max = d
 	}
 	us := int64(d / Microsecond)
-	if us > l.h.HighestTrackableValue() {
-		us = l.h.HighestTrackableValue()
+	if us > l.highest {
+		us = l.highest
 	}
-	_ = l.h.RecordValue(us)
+	l.counts[hdrIndex(us)]++
 }
 
 // Count returns the number of observations.
@@ -58,8 +81,18 @@ func (l *Latency) MeanMS() float64 {
 
 // Reset forgets every observation.
 func (l *Latency) Reset() {
-	l.h.Reset()
+	clear(l.counts)
 	l.sum, l.n, l.max = 0, 0, 0
+}
+
+// Histogram returns the observations as an hdrhistogram-go histogram (a copy).
+func (l *Latency) Histogram() *hdr.Histogram {
+	return hdr.Import(&hdr.Snapshot{
+		LowestTrackableValue:  1,
+		HighestTrackableValue: l.highest,
+		SignificantFigures:    hdrSigDigits,
+		Counts:                l.counts,
+	})
 }
 
 // Stats summarises the observations in milliseconds.
@@ -67,7 +100,8 @@ func (l *Latency) Stats() result.Stats {
 	if l.n == 0 {
 		return result.Stats{}
 	}
-	q := func(p float64) float64 { return float64(l.h.ValueAtQuantile(p)) / 1000 }
+	h := l.Histogram()
+	q := func(p float64) float64 { return float64(h.ValueAtQuantile(p)) / 1000 }
 	return result.Stats{
 		Count: l.n,
 		Mean:  round6(l.MeanMS()),
@@ -127,10 +161,15 @@ func (g *Gauge) Reset(now Time) {
 // BatchMeans estimates a confidence interval for a steady-state mean from correlated
 // observations: the measured period is cut into equal time batches, whose means are close
 // to independent when batches are long compared with the correlation time.
+//
+// Add runs for every observation, so it only checks that now still falls in the batch it
+// last used ([lo, hi)); finding the batch, with exact integer bounds, happens once per batch.
 type BatchMeans struct {
 	start, span Time
-	sum         []float64
-	n           []float64
+	lo, hi      Time // bounds of batch cur; empty until the first observation
+	cur         int
+	sum         [batches]float64
+	n           [batches]float64
 }
 
 // batches is the number of batches: 20 is the usual compromise between the t-quantile's
@@ -139,20 +178,48 @@ const batches = 20
 
 // NewBatchMeans covers [start, end).
 func NewBatchMeans(start, end Time) *BatchMeans {
-	return &BatchMeans{start: start, span: end - start, sum: make([]float64, batches), n: make([]float64, batches)}
+	return &BatchMeans{start: start, span: end - start}
 }
 
 // Add records observation x made at time now; weight n (1 for a mean of observations).
+// Observations before the start are ignored; those at or after the end go to the last batch.
 func (b *BatchMeans) Add(now Time, x, n float64) {
-	if now < b.start || b.span <= 0 {
+	if uint64(now-b.lo) >= uint64(b.hi-b.lo) && !b.seek(now) {
 		return
 	}
-	i := int(float64(now-b.start) / float64(b.span) * batches)
-	if i >= batches {
-		i = batches - 1
+	b.sum[b.cur] += x
+	b.n[b.cur] += n
+}
+
+// seek makes the batch holding now current, and reports false when now is before the start.
+func (b *BatchMeans) seek(now Time) bool {
+	if now < b.start || b.span <= 0 {
+		return false
 	}
-	b.sum[i] += x
-	b.n[i] += n
+	// First guess by floating point, then exact by the integer bounds.
+	i := min(int(float64(now-b.start)/float64(b.span)*batches), batches-1)
+	for i > 0 && now < b.bound(i) {
+		i--
+	}
+	for i < batches-1 && now >= b.bound(i+1) {
+		i++
+	}
+	b.cur, b.lo, b.hi = i, b.bound(i), b.bound(i+1)
+	if i == batches-1 {
+		b.hi = math.MaxInt64 // the end of the run belongs to the last batch
+	}
+	return true
+}
+
+// bound is the first nanosecond of batch i: start + ⌈span·i/batches⌉, exact in 128 bits, so
+// that now is in batch ⌊(now−start)·batches/span⌋ as the real numbers say.
+func (b *BatchMeans) bound(i int) Time {
+	hi, lo := bits.Mul64(uint64(b.span), uint64(i))
+	q, r := bits.Div64(hi, lo, batches)
+	if r != 0 {
+		q++
+	}
+	return b.start + Time(q)
 }
 
 // Interval returns the grand mean (total sum / total weight) and the 95% half-width from the
