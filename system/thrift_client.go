@@ -211,3 +211,14 @@ func (c *ThriftClient) Close() error {
 		}
 	}
 }
+
+// Ping checks that the service can be reached, for /readyz: it borrows (or opens) a
+// connection and returns it to the pool.
+func (c *ThriftClient) Ping(ctx context.Context) error {
+	tc, err := c.get(ctx)
+	if err != nil {
+		return err
+	}
+	c.put(tc)
+	return nil
+}
