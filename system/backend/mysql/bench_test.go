@@ -1,0 +1,20 @@
+package mysql
+
+import (
+	"testing"
+
+	"github.com/headroom/headroom/system/backend/internal/storecheck"
+	"github.com/headroom/headroom/system/backend/memory"
+)
+
+// The memory store runs beside each benchmark as the reference measured in the same run.
+
+func BenchmarkCreateGet(b *testing.B) {
+	b.Run("memory", func(b *testing.B) { storecheck.BenchCreateGet(b, memory.NewStore()) })
+	b.Run("mysql", func(b *testing.B) { storecheck.BenchCreateGet(b, newStore(b)) })
+}
+
+func BenchmarkPipeline(b *testing.B) {
+	b.Run("memory", func(b *testing.B) { storecheck.BenchPipeline(b, memory.NewStore()) })
+	b.Run("mysql", func(b *testing.B) { storecheck.BenchPipeline(b, newStore(b)) })
+}
