@@ -271,7 +271,7 @@ func suggest(key string, valid []string) string {
 		if strings.HasPrefix(v, key+"_") || strings.HasPrefix(key, v+"_") {
 			return v
 		}
-		if dist := editDistance(key, v); dist < bestD && dist < len(v) {
+		if dist := editDistance(key, v); dist < bestD && dist < max(len(v), len(key)) {
 			best, bestD = v, dist
 		}
 	}

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -216,8 +217,8 @@ func (d *decoder) percentiles(e *entry, unit time.Duration, path string) ([]Perc
 	ok := true
 	for _, pe := range n.entries {
 		pk := join(key, pe.key)
-		q, err := strconv.ParseFloat(strings.TrimPrefix(pe.key, "p"), 64)
-		if !strings.HasPrefix(pe.key, "p") || err != nil || q < 0 || q > 100 || q != q {
+		q, okq := quantile(pe.key)
+		if !okq {
 			d.failAt(pe.src, pe.line, pk, "percentile keys are p0 to p100, like p50 or p99.9")
 			ok = false
 			continue
@@ -236,7 +237,7 @@ func (d *decoder) percentiles(e *entry, unit time.Duration, path string) ([]Perc
 			ok = false
 			continue
 		}
-		pts = append(pts, point{Percentile{Q: q / 100, V: Duration(x)}, pe})
+		pts = append(pts, point{Percentile{Q: q, V: Duration(x)}, pe})
 	}
 	if !ok {
 		return nil, false
@@ -279,4 +280,21 @@ func keysOfPoints(n *node) []string {
 		ks = append(ks, e.key)
 	}
 	return ks
+}
+
+var percentileKey = regexp.MustCompile(`^p([0-9]+)(?:\.([0-9]+))?$`)
+
+// quantile turns a percentile key into its quantile exactly: p99.9 → 0.999 (not
+// 99.9/100, which is 0.9990000000000001).
+func quantile(key string) (float64, bool) {
+	m := percentileKey.FindStringSubmatch(key)
+	if m == nil || len(m[1]) > 3 {
+		return 0, false
+	}
+	whole := fmt.Sprintf("%03s", m[1])
+	q, err := strconv.ParseFloat(whole[:len(whole)-2]+"."+whole[len(whole)-2:]+m[2], 64)
+	if err != nil || q > 1 {
+		return 0, false
+	}
+	return q, true
 }

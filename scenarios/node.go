@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -104,7 +105,7 @@ const (
 	maxDepth = 64
 )
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = regexp.MustCompile(`(?:yaml: )?line (\d+)`)
 
 // parseYAML parses one YAML document into a tree owned by src.
 func parseYAML(src *source, data []byte) (n *node, err error) {
@@ -146,9 +147,11 @@ func parseYAML(src *source, data []byte) (n *node, err error) {
 func yamlError(src *source, err error) *Error {
 	msg := err.Error()
 	line := 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
+	if m := yamlLine.FindStringSubmatchIndex(msg); m != nil {
+		line, _ = strconv.Atoi(msg[m[2]:m[3]])
+		msg = strings.TrimPrefix(msg[m[1]:], ":")
 	}
+	msg = strings.TrimSpace(strings.TrimPrefix(msg, "yaml:"))
 	return &Error{File: src.name, Line: line, Msg: "not valid YAML: " + msg}
 }
 
