@@ -17,15 +17,18 @@ import (
 type ThriftHandler struct {
 	crud   CRUD
 	states States
-	// inflight counts calls being served, so a ThriftServer can drain them.
-	inflight callGate
+	// inflight counts calls being served, so a ThriftServer can drain them; the same gate
+	// as the pipeline's writes.
+	inflight writeGate
 }
 
 var _ headroomrpc.RequestService = (*ThriftHandler)(nil)
 
 // NewThriftHandler returns a handler over crud accepting the given states.
 func NewThriftHandler(crud CRUD, states States) *ThriftHandler {
-	return &ThriftHandler{crud: crud, states: states}
+	h := &ThriftHandler{crud: crud, states: states}
+	h.inflight.init()
+	return h
 }
 
 // Create stores a new request; an empty id is assigned one.

@@ -129,7 +129,10 @@ func (s *ThriftServer) Shutdown(ctx context.Context) int {
 	}
 	s.mu.Unlock()
 
-	left := s.handler.inflight.drain(ctx)
+	left := 0
+	if s.handler.inflight.close(ctx) != nil {
+		left = int(s.handler.inflight.v.Load() &^ gateClosing)
+	}
 	s.cancel()
 
 	s.mu.Lock()
