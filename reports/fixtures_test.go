@@ -71,7 +71,7 @@ func baselineFixture() *result.Result {
 		Checks: []result.Check{
 			{Name: "little/api", Passed: true, Detail: "L = 113.3, λW = 113.3 (0.01% apart, tolerance 2%)"},
 			{Name: "little/pending", Passed: true, Detail: "L = 2083, λW = 2082 (0.05% apart, tolerance 2%)"},
-			{Name: "conservation", Passed: false, Detail: "offered = accepted + rejected + in flight: 160012345 ≠ 160012345 + 14344 + 0"},
+			{Name: "conservation", Passed: false, Detail: "offered 160012345 ≠ accepted 159998001 + rejected 14344 + 0 still answering; accepted 159998001 = completed 159870222 + failed 1203 + 126576 still processing"},
 		},
 		Breaks: []result.Break{
 			{Component: "processor", Limit: "account concurrency 1000", AtS: 36_723.4, OfferedRPS: 4_980, Detail: "region default: 1000 of 1000 environments busy; throttled batches return to the queue"},

@@ -45,6 +45,7 @@ func mdBlock(w *bufio.Writer, b block) error {
 		fmt.Fprintf(w, "- %s\n", mdEscape(l))
 	}
 	if b.isTable() {
+		// Markdown cells never wrap: a line break would end the table row.
 		esc := block{title: b.title, header: mdCells(b.header), numeric: b.numeric}
 		for _, row := range b.rows {
 			esc.rows = append(esc.rows, mdCells(row))

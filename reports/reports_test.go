@@ -76,7 +76,8 @@ func TestTableShowsWhatMatters(t *testing.T) {
 		">>> WHAT BREAKS FIRST",
 		"FIRST  processor: account concurrency 1000 at 10h12m3s (offered 4.98k/s)",
 		"then   pending: message age > 60s at 10h30m",
-		"│ FAIL   │ conservation",
+		"│ FAIL   │ conservation   │ offered 160012345 ≠ accepted 159998001 + rejected 14344 + 0 still answering; accepted │",
+		"│        │                │ 159998001 = completed 159870222 + failed 1203 + 126576 still processing               │",
 		"1 of 3 checks FAILED",
 		"1000/1000",      // processor peak concurrency against its capacity
 		"41.2k (0.026%)", // processor throttles as a share of offered
@@ -92,6 +93,22 @@ func TestTableShowsWhatMatters(t *testing.T) {
 	// What breaks first comes before every table.
 	if i, j := strings.Index(out, "WHAT BREAKS FIRST"), strings.Index(out, "Workload"); i < 0 || j < i {
 		t.Errorf("what breaks first is not ahead of the workload table")
+	}
+}
+
+func TestRegionColumnOnlyWhenRegionsDiffer(t *testing.T) {
+	r := baselineFixture()
+	for i := range r.Components {
+		r.Components[i].Region = "us-east-1"
+	}
+	b := componentsBlock(r, nil)
+	if b.header[2] == "region" {
+		t.Errorf("one region, yet a region column: %v", b.header)
+	}
+	r.Components[5].Region = "us-west-2"
+	b = componentsBlock(r, nil)
+	if b.header[2] != "region" || b.rows[5][2] != "us-west-2" {
+		t.Errorf("two regions, no region column: %v %v", b.header, b.rows[5])
 	}
 }
 

@@ -30,6 +30,8 @@ type block struct {
 	header  []string
 	numeric []bool
 	rows    [][]string
+	// wrap is the width at which a column's long text wraps, by column (0: never).
+	wrap []int
 	// note is one line printed under the table.
 	note string
 }
@@ -165,9 +167,10 @@ func latencyBlock(r *result.Result, ci intervals) block {
 }
 
 func componentsBlock(r *result.Result, ci intervals) block {
+	// A region column only when the scenario spans several regions.
 	regions := false
 	for _, c := range r.Components {
-		if c.Region != "" {
+		if c.Region != r.Components[0].Region {
 			regions = true
 		}
 	}
@@ -374,8 +377,16 @@ func absDiff(sim, want float64) string {
 	return s
 }
 
+// detailWidth is where prose cells (check details) wrap, so that tables fit a terminal.
+const detailWidth = 96
+
 func checksBlock(r *result.Result) block {
-	b := block{title: "Checks", header: []string{"status", "check", "detail"}, numeric: []bool{false, false, false}}
+	b := block{
+		title:   "Checks",
+		header:  []string{"status", "check", "detail"},
+		numeric: []bool{false, false, false},
+		wrap:    []int{0, 0, detailWidth},
+	}
 	failed := 0
 	for _, c := range r.Checks {
 		status := "PASS"

@@ -81,6 +81,15 @@ func renderTable(w io.Writer, b block, rd tw.Renderer) error {
 		// Details (check texts) are long: wrap them rather than truncate.
 		tablewriter.WithRowAutoWrap(tw.WrapNormal),
 	)
+	widths := tw.NewMapper[int, int]()
+	for i, w := range b.wrap {
+		if w > 0 {
+			widths.Set(i, w)
+		}
+	}
+	if widths.Len() > 0 {
+		t.Configure(func(cfg *tablewriter.Config) { cfg.Row.ColMaxWidths.PerColumn = widths })
+	}
 	t.Header(anySlice(b.header)...)
 	for _, row := range b.rows {
 		if err := t.Append(row); err != nil {
