@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/headroom/headroom/scenarios"
+	"github.com/headroom/headroom/system"
+)
+
+func TestServeFromBaselineScenario(t *testing.T) {
+	s, err := scenarios.Load("baseline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serveFromScenario(s, system.ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := cfg.Pipeline
+	want := system.States{"pending", "approved", "rejected", "cancelled"}
+	if len(pc.States) != len(want) {
+		t.Fatalf("states %v, want %v", pc.States, want)
+	}
+	for i := range want {
+		if pc.States[i] != want[i] {
+			t.Fatalf("states %v, want %v (the mix's order)", pc.States, want)
+		}
+	}
+	region := s.Regions[0]
+	if pc.AccountConcurrency != region.LambdaConcurrency || pc.AccountConcurrency == 0 {
+		t.Errorf("account concurrency %d, want the region's %d", pc.AccountConcurrency, region.LambdaConcurrency)
+	}
+	if cfg.ThrottleRPS != region.APIGatewayRateRPS || cfg.ThrottleBurst != region.APIGatewayBurst || cfg.ThrottleRPS == 0 {
+		t.Errorf("throttle %g/%d, want the region's %g/%d", cfg.ThrottleRPS, cfg.ThrottleBurst,
+			region.APIGatewayRateRPS, region.APIGatewayBurst)
+	}
+	if pc.VisibilityTimeout != 180*time.Second || pc.MaxReceives != 5 || pc.BatchSize != 10 {
+		t.Errorf("queue settings %v / %d / %d, want 180s / 5 / 10", pc.VisibilityTimeout, pc.MaxReceives, pc.BatchSize)
+	}
+	st := pc.Work.ServiceTime
+	if st.Kind != system.DistLognormal || st.Median != 120*time.Millisecond || st.P99 != 400*time.Millisecond {
+		t.Errorf("processor work %+v, want lognormal median 120ms p99 400ms", st)
+	}
+	if len(pc.Processors) != 4 {
+		t.Fatalf("%d processors, want one per state", len(pc.Processors))
+	}
+	// The result must be a configuration the pipeline accepts.
+	if _, err := pc.Topology(); err != nil {
+		t.Fatalf("pipeline refuses the derived config: %v", err)
+	}
+}
+
+func TestServeFromScenarioPerStateReservations(t *testing.T) {
+	s, err := scenarios.Load("baseline", scenarios.WithSets([]string{
+		"components.processor.reserved_concurrency=300",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serveFromScenario(s, system.ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One function for every state with a reservation: that reservation caps them all.
+	if cfg.Pipeline.AccountConcurrency != 300 {
+		t.Fatalf("account concurrency %d, want the shared reservation 300", cfg.Pipeline.AccountConcurrency)
+	}
+}
+
+func TestServeConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(file, []byte("http_addr: 127.0.0.1:9000\nthrift_addr: 127.0.0.1:9001\nadmin_tokens: [from-file]\ndrain_delay: 3s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, f := serveCmd()
+	if err := cmd.ParseFlags([]string{"--config", file, "--thrift-addr", "127.0.0.1:7777", "--token", "from-flag", "--scenario", "mmc"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serveConfig(cmd, *f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:9000" {
+		t.Errorf("http addr %q: the file's should stand when the flag is not given", cfg.HTTPAddr)
+	}
+	if cfg.ThriftAddr != "127.0.0.1:7777" {
+		t.Errorf("thrift addr %q: the flag should win", cfg.ThriftAddr)
+	}
+	if len(cfg.AdminTokens) != 2 || cfg.AdminTokens[0] != "from-flag" || cfg.AdminTokens[1] != "from-file" {
+		t.Errorf("tokens %v, want the flag's and the file's", cfg.AdminTokens)
+	}
+	if cfg.DrainDelay != 3*time.Second {
+		t.Errorf("drain delay %v: the file's should stand", cfg.DrainDelay)
+	}
+
+	cmd, f = serveCmd()
+	if err := cmd.ParseFlags([]string{"--api-via-thrift"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := serveConfig(cmd, *f); !isUsage(err) {
+		t.Errorf("--api-via-thrift without --thrift-addr: %v, want a usage error", err)
+	}
+
+	cmd, f = serveCmd()
+	if err := cmd.ParseFlags([]string{"--config", filepath.Join(dir, "missing.yaml")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := serveConfig(cmd, *f); exitCode(err) != exitBadInput {
+		t.Errorf("missing config file: %v (exit %d), want bad input", err, exitCode(err))
+	}
+
+	cmd, f = serveCmd()
+	if err := cmd.ParseFlags([]string{"--scenario", "no-such-scenario"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = serveConfig(cmd, *f)
+	var se *scenarios.Error
+	if err == nil || (!errors.As(err, &se) && exitCode(err) != exitBadInput) {
+		t.Errorf("unknown scenario: %v, want a scenario error", err)
+	}
+}
