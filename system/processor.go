@@ -66,7 +66,7 @@ func (p *Pipeline) buildProcessors() error {
 		}
 		sp.work = p.work
 		if sp.work == nil {
-			fn, err := newWorkStep(work)
+			fn, err := NewWorkStep(work)
 			if err != nil {
 				return err // checked in withDefaults; kept for safety
 			}

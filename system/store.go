@@ -28,8 +28,8 @@ type Page struct {
 // does, to avoid copies): neither side modifies it afterwards.
 type Writer interface {
 	// Create stores r as version 1 and returns what was stored. r.ID must be set; r's
-	// Version and ProcessedVersion are ignored; zero CreatedAt/UpdatedAt are set to now.
-	// An id that is taken is an error wrapping ErrExists.
+	// Version and ProcessedVersion are ignored; a zero CreatedAt is set to now and a zero
+	// UpdatedAt to CreatedAt. An id that is taken is an error wrapping ErrExists.
 	Create(ctx context.Context, r Request) (Request, error)
 	// Update replaces State and Payload of the request r.ID if its current version is
 	// r.Version, and returns the stored request with Version+1 and UpdatedAt set (to

@@ -32,7 +32,7 @@ type Work struct {
 
 // Validate checks the mode and the failure rate, and compiles the distribution.
 func (w Work) Validate() error {
-	_, err := newWorkStep(w)
+	_, err := NewWorkStep(w)
 	return err
 }
 
@@ -44,8 +44,9 @@ var ErrWorkFailed = errors.New("work step failed (injected)")
 // It is called concurrently, up to the state's concurrency cap.
 type WorkFunc func(ctx context.Context, state string, d *Delivery) error
 
-// newWorkStep compiles w into a WorkFunc.
-func newWorkStep(w Work) (WorkFunc, error) {
+// NewWorkStep compiles w into a WorkFunc: the configured step, for a custom WorkFunc to
+// wrap.
+func NewWorkStep(w Work) (WorkFunc, error) {
 	st, err := NewServiceTime(w.ServiceTime)
 	if err != nil {
 		return nil, fmt.Errorf("work: service time: %w", err)
