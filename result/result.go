@@ -102,19 +102,28 @@ type Component struct {
 	ThroughputRPS float64 `json:"throughput_rps"`
 
 	// Kind-specific figures; absent when they do not apply.
-	Throttled    int64     `json:"throttled,omitempty"`
-	Errors       int64     `json:"errors,omitempty"`
-	ColdStarts   int64     `json:"cold_starts,omitempty"`
-	Invocations  int64     `json:"invocations,omitempty"`
-	MaxDepth     int64     `json:"max_depth,omitempty"`
-	MaxAgeMS     float64   `json:"max_age_ms,omitempty"`
-	DeadLettered int64     `json:"dead_lettered,omitempty"`
-	Redelivered  int64     `json:"redelivered,omitempty"`
-	Published    int64     `json:"published,omitempty"`
-	Delivered    int64     `json:"delivered,omitempty"`
-	Unrouted     int64     `json:"unrouted,omitempty"`
-	PeakUnitsPS  float64   `json:"peak_units_per_s,omitempty"`
-	Analytic     *Analytic `json:"analytic,omitempty"`
+	Throttled    int64   `json:"throttled,omitempty"`
+	Errors       int64   `json:"errors,omitempty"`
+	ColdStarts   int64   `json:"cold_starts,omitempty"`
+	Invocations  int64   `json:"invocations,omitempty"`
+	MaxDepth     int64   `json:"max_depth,omitempty"`
+	MaxAgeMS     float64 `json:"max_age_ms,omitempty"`
+	DeadLettered int64   `json:"dead_lettered,omitempty"`
+	Redelivered  int64   `json:"redelivered,omitempty"`
+	Published    int64   `json:"published,omitempty"`
+	Delivered    int64   `json:"delivered,omitempty"`
+	Unrouted     int64   `json:"unrouted,omitempty"`
+	PeakUnitsPS  float64 `json:"peak_units_per_s,omitempty"`
+	// Table: the peaks of read and write capacity units consumed in one second (PeakUnitsPS
+	// is the peak of both together).
+	PeakReadUnitsPS  float64 `json:"peak_read_units_per_s,omitempty"`
+	PeakWriteUnitsPS float64 `json:"peak_write_units_per_s,omitempty"`
+	// TimedOut counts answers later than a gateway's integration timeout (the client got 504).
+	TimedOut int64 `json:"timed_out,omitempty"`
+	// BilledGBS is a function's billed compute in GB-seconds: every invocation's duration,
+	// INIT included, rounded up to the millisecond, × its memory.
+	BilledGBS float64   `json:"billed_gb_s,omitempty"`
+	Analytic  *Analytic `json:"analytic,omitempty"`
 	// Series is the per-interval time series (see Result.Series for the interval).
 	Series *Series `json:"series,omitempty"`
 }

@@ -131,6 +131,10 @@ type Region struct {
 	APIGatewayBurst   int
 	// SNS publish quota (messages per second, account-wide in the region).
 	SNSPublishRPS float64
+	// SNSPublishBurst is how much above the publish quota a short burst may go, as time at
+	// the quota's rate: the throttle is a token bucket holding SNSPublishRPS × this many
+	// tokens (a topic's own PublishRPS gets the same burst time).
+	SNSPublishBurst Duration
 }
 
 // Kind is a component type.

@@ -27,6 +27,10 @@ type request struct {
 	rejected bool // refused on the synchronous path
 	failed   bool // accepted, then lost to an error or a dead-letter queue
 	measured bool // arrived after the warm-up
+	// gate is 1 + the index in Model.gates of the gateway waiting for the synchronous answer
+	// (for its sojourn and integration timeout), 0 when none; gateAt is when it admitted r.
+	gate     uint8
+	gateAt   Time
 	nextFree ReqID
 }
 
@@ -41,6 +45,12 @@ type component interface {
 	accept(r ReqID)
 	// report adds the kind-specific figures at the end of the run.
 	report(c *result.Component)
+}
+
+// resetter is implemented by kinds that keep figures beyond compStats: resetStats starts
+// their measured period at the end of the warm-up, as compStats.reset does for the rest.
+type resetter interface {
+	resetStats(now Time)
 }
 
 // linker is implemented by kinds that resolve references to other components (calls, routes,
@@ -102,6 +112,7 @@ type Model struct {
 	offered, accepted, rejected, completed, failed int64
 	api, e2e                                       *Latency
 
+	gates   []*gateway // gateways that answer through respond/reject (request.gate)
 	breaks  []result.Break
 	bound   map[string]bool
 	series  *seriesSampler
@@ -157,6 +168,10 @@ func (m *Model) release(r ReqID) {
 // respond ends the synchronous path of r successfully: the client has its answer.
 func (m *Model) respond(r ReqID) {
 	q := &m.reqs[r]
+	if q.gate != 0 && m.answered(q) {
+		m.reject(r) // the gateway answered 504 at its integration timeout
+		return
+	}
 	if q.measured {
 		m.accepted++
 		m.api.Record(m.k.now - q.arrived)
@@ -168,11 +183,22 @@ func (m *Model) respond(r ReqID) {
 // function error).
 func (m *Model) reject(r ReqID) {
 	q := &m.reqs[r]
+	if q.gate != 0 {
+		m.answered(q)
+	}
 	q.rejected = true
 	if q.measured {
 		m.rejected++
 	}
 	m.release(r)
+}
+
+// answered tells the gateway waiting for q's synchronous answer that it has come, and
+// reports whether it came too late (the client was given a 504 at the timeout).
+func (m *Model) answered(q *request) (timedOut bool) {
+	g := m.gates[q.gate-1]
+	q.gate = 0
+	return g.answered(q.gateAt)
 }
 
 // fail marks r as lost after acceptance (dead-lettered, failed asynchronously) and drops
@@ -197,6 +223,16 @@ func (m *Model) bind(c *node, limit, detail string) {
 		OfferedRPS: round6(m.wl.rateAt(m.k.now)),
 		Detail:     detail,
 	})
+}
+
+// bindOnce is bind for hot paths: *flag (one per limit, owned by the caller) makes every
+// call after the first one test, and detail is formatted only on the first.
+func (m *Model) bindOnce(flag *bool, c *node, limit string, detail func() string) {
+	if *flag {
+		return
+	}
+	*flag = true
+	m.bind(c, limit, detail())
 }
 
 // attr returns the value index of attribute slot i of request r.
@@ -263,7 +299,7 @@ func build(sc *scenarios.Scenario, seed uint64) (*Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: components.%s: %w", c.Pos, c.Name, err)
 		}
-		n.id = m.k.Register(comp)
+		comp.base().id = m.k.Register(comp) // the kind holds its own copy of the node
 		m.comps = append(m.comps, comp)
 		m.byName[c.Name] = comp
 	}

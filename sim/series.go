@@ -50,6 +50,9 @@ func (s *seriesSampler) Handle(op int32, arg int64) {
 	if op == opWarmupEnd {
 		for i, c := range m.comps {
 			c.base().st.reset(m, now)
+			if r, ok := c.(resetter); ok {
+				r.resetStats(now)
+			}
 			s.comps[i].lastCompleted, s.comps[i].lastThrottled = 0, 0
 		}
 		return

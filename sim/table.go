@@ -1,0 +1,215 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/headroom/headroom/result"
+	"github.com/headroom/headroom/scenarios"
+)
+
+func init() { register(scenarios.KindTable, newTable) }
+
+// table is a DynamoDB table: read and write latencies, and capacity that throttles. A call
+// consumes ⌈item_kb⌉ write units or ⌈item_kb / 4⌉ read units; a throttled call fails the
+// invocation that made it. Reads and writes have separate capacity, as in DynamoDB.
+//
+// On-demand mode (onDemand) serves, in each second, up to twice the table's previous peak,
+// and at least the initial capacity. Provisioned mode is a token bucket per direction
+// refilled at the provisioned units per second and holding up to burst_seconds of them.
+type table struct {
+	node
+	delay
+	read, write Sampler
+	wru, rru    float64 // units per call
+	provisioned bool
+	wBucket     tokenBucket
+	rBucket     tokenBucket
+	wOD, rOD    onDemand
+	// Per-second consumption, both directions together, for the combined peak.
+	sec            int64
+	secUnits       float64
+	peakUnits      float64
+	boundW, boundR bool
+}
+
+var (
+	_ component = (*table)(nil)
+	_ resetter  = (*table)(nil)
+	_ linker    = (*table)(nil)
+)
+
+func newTable(m *Model, n *node, c *scenarios.Component) (component, error) {
+	spec := c.Table
+	if spec == nil {
+		return nil, fmt.Errorf("no table settings")
+	}
+	rd, err := NewSampler(spec.ReadLatency)
+	if err != nil {
+		return nil, fmt.Errorf("read_latency: %w", err)
+	}
+	wr, err := NewSampler(spec.WriteLatency)
+	if err != nil {
+		return nil, fmt.Errorf("write_latency: %w", err)
+	}
+	if spec.ItemKB <= 0 {
+		return nil, fmt.Errorf("item_kb: must be > 0")
+	}
+	t := &table{node: *n, read: rd, write: wr,
+		wru: math.Ceil(spec.ItemKB), rru: math.Ceil(spec.ItemKB / 4), sec: -1}
+	switch spec.Mode {
+	case "", "on_demand":
+		if spec.OnDemandInitialWRU <= 0 || spec.OnDemandInitialRRU <= 0 || spec.OnDemandPeakWindow <= 0 {
+			return nil, fmt.Errorf("on-demand mode needs on_demand_initial_wru, on_demand_initial_rru and on_demand_peak_window > 0")
+		}
+		win := Dur(spec.OnDemandPeakWindow.D())
+		t.wOD = onDemand{initial: spec.OnDemandInitialWRU, window: win, sec: -1}
+		t.rOD = onDemand{initial: spec.OnDemandInitialRRU, window: win, sec: -1}
+	case "provisioned":
+		if spec.ProvisionedWCU <= 0 || spec.ProvisionedRCU <= 0 {
+			return nil, fmt.Errorf("provisioned mode needs provisioned_wcu and provisioned_rcu > 0")
+		}
+		// A second's worth at least: the bucket must hold one second of capacity to serve
+		// the provisioned rate at all.
+		b := max(1, spec.BurstSeconds)
+		t.provisioned = true
+		t.wBucket = newTokenBucket(spec.ProvisionedWCU, spec.ProvisionedWCU*b)
+		t.rBucket = newTokenBucket(spec.ProvisionedRCU, spec.ProvisionedRCU*b)
+	default:
+		return nil, fmt.Errorf("mode: %q is not on_demand or provisioned", spec.Mode)
+	}
+	return t, nil
+}
+
+// accept is never called: link refuses a table as anyone's next.
+func (t *table) accept(r ReqID) { t.m.reject(r) }
+
+func (t *table) link() error { return notNext(&t.node, "a function reaches a table through calls") }
+
+func (t *table) Handle(op int32, arg int64) {}
+
+// call makes one read or write at now and returns its latency, or false when throttled.
+func (t *table) call(now Time, write bool) (Time, bool) {
+	units := t.rru
+	if write {
+		units = t.wru
+	}
+	var ok bool
+	switch {
+	case t.provisioned && write:
+		ok = t.wBucket.takeUnits(now, units)
+	case t.provisioned:
+		ok = t.rBucket.takeUnits(now, units)
+	case write:
+		ok = t.wOD.take(now, units)
+	default:
+		ok = t.rOD.take(now, units)
+	}
+	if !ok {
+		t.refused(&t.node)
+		t.bindCapacity(write)
+		return 0, false
+	}
+	if s := int64(now / Second); s != t.sec {
+		t.sec, t.secUnits = s, 0
+	}
+	t.secUnits += units
+	t.peakUnits = max(t.peakUnits, t.secUnits)
+	var lat Time
+	if write {
+		lat = t.write.Sample(t.rng)
+	} else {
+		lat = t.read.Sample(t.rng)
+	}
+	t.served(&t.node, now, lat)
+	return lat, true
+}
+
+func (t *table) bindCapacity(write bool) {
+	flag, dir, od, spec := &t.boundR, "read", &t.rOD, t.spec.Table
+	if write {
+		flag, dir, od = &t.boundW, "write", &t.wOD
+	}
+	t.m.bindOnce(flag, &t.node, dir+" capacity", func() string {
+		if t.provisioned {
+			return fmt.Sprintf("provisioned %g WCU / %g RCU with %g s of burst exhausted", spec.ProvisionedWCU, spec.ProvisionedRCU, spec.BurstSeconds)
+		}
+		return fmt.Sprintf("on-demand %s limit of %.0f units/s (max of the initial %.0f and 2 × the peak settled %v ago)",
+			dir, od.limit, od.initial, time.Duration(od.window))
+	})
+}
+
+func (t *table) resetStats(now Time) {
+	t.delay.resetStats(now)
+	t.peakUnits = t.secUnits
+	t.wOD.peak, t.rOD.peak = t.wOD.used, t.rOD.used
+}
+
+func (t *table) report(c *result.Component) {
+	t.reportDelay(&t.node, c)
+	c.PeakUnitsPS = round6(t.peakUnits)
+	if !t.provisioned {
+		c.PeakWriteUnitsPS = round6(t.wOD.peak)
+		c.PeakReadUnitsPS = round6(t.rOD.peak)
+	}
+}
+
+// onDemand is the capacity of one direction of an on-demand table, in units per second.
+//
+// DynamoDB serves at once up to twice the table's previous peak, and adapts to a new peak
+// within peak_window (30 minutes). The lazy approximation: consumption is counted per
+// whole second; the limit in a second is max(initial, 2 × the highest per-second
+// consumption of a second that ended at least peak_window ago). Only served units count
+// toward a peak, so a throttled surge does not raise the limit by itself. Seconds are closed
+// when the next call comes, and only rising peaks are queued for settling (a lower peak
+// behind a higher one can never be the maximum), so a call costs O(1) amortised and no event.
+type onDemand struct {
+	initial float64
+	window  Time
+	sec     int64   // the current second
+	used    float64 // units served in the current second
+	limit   float64 // the limit in force in the current second
+	settled float64 // highest per-second consumption settled (older than window)
+	rising  ring[peakMark]
+	// lastQueued is the units of the last mark queued (0 when the queue has drained).
+	lastQueued float64
+	peak       float64 // highest per-second consumption seen (the reported figure)
+}
+
+// peakMark is a closed second's consumption and the time it becomes the previous peak.
+type peakMark struct {
+	at    Time
+	units float64
+}
+
+func (o *onDemand) take(now Time, units float64) bool {
+	if s := int64(now / Second); s != o.sec {
+		o.close()
+		o.sec, o.used = s, 0
+		for o.rising.len() > 0 && o.rising.peek().at <= now {
+			o.settled = max(o.settled, o.rising.pop().units)
+		}
+		if o.rising.len() == 0 {
+			o.lastQueued = 0
+		}
+		o.limit = max(o.initial, 2*o.settled)
+	}
+	if o.used+units > o.limit {
+		return false
+	}
+	o.used += units
+	o.peak = max(o.peak, o.used)
+	return true
+}
+
+// close queues the second that just ended as a candidate previous peak. A second no higher
+// than the last one queued can never become the maximum (that one settles first), so the
+// queue holds rising peaks only.
+func (o *onDemand) close() {
+	if o.sec < 0 || o.used <= o.settled || o.used <= o.lastQueued {
+		return
+	}
+	o.lastQueued = o.used
+	o.rising.push(peakMark{at: Time(o.sec+1)*Second + o.window, units: o.used})
+}
