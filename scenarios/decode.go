@@ -315,19 +315,28 @@ func (d *decoder) value(n *node, path string, v reflect.Value) {
 		if b, ok := d.boolean(n, path); ok {
 			v.SetBool(b)
 		}
-	case reflect.Int, reflect.Int64:
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		if x, ok := d.integer(n, path); ok {
+			if v.OverflowInt(x) {
+				d.fail(n, path, "%d is out of range", x)
+				return
+			}
 			v.SetInt(x)
 		}
-	case reflect.Uint64:
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		if x, ok := d.integer(n, path); ok {
-			if x < 0 {
-				d.fail(n, path, "must be >= 0, got %d", x)
+			if x < 0 || v.OverflowUint(uint64(x)) {
+				d.fail(n, path, "must be a whole number >= 0 in range, got %d", x)
 				return
 			}
 			v.SetUint(uint64(x))
 		}
-	case reflect.Float64:
+	case reflect.Pointer:
+		// An optional value: nil when the key is absent.
+		p := reflect.New(v.Type().Elem())
+		d.value(n, path, p.Elem())
+		v.Set(p)
+	case reflect.Float32, reflect.Float64:
 		if x, ok := d.number(n, path); ok {
 			v.SetFloat(x)
 		}

@@ -9,6 +9,9 @@ import (
 //go:embed defaults.yaml
 var defaultsYAML []byte
 
+// defaultsFile is how errors name the data file.
+const defaultsFile = "defaults.yaml"
+
 // DefaultRegion is the name of the region a scenario gets when it names none.
 const DefaultRegion = "default"
 

@@ -96,12 +96,13 @@ func Load(ref string, opts ...Option) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
+	top := tree.src.name
 	for i, expr := range l.sets {
 		if e := applySet(tree, expr, setLayer+i); e != nil {
 			return nil, e
 		}
 	}
-	defs, err := parseYAML(&source{name: "defaults.yaml", layer: defaultsLayer}, defaultsYAML)
+	defs, err := parseYAML(&source{name: defaultsFile, layer: defaultsLayer}, defaultsYAML)
 	if err != nil {
 		return nil, fmt.Errorf("built-in defaults: %w", err)
 	}
@@ -120,7 +121,7 @@ func Load(ref string, opts ...Option) (*Scenario, error) {
 	if s.Name == "" {
 		s.Name = nameOf(id)
 	}
-	v := &validator{pos: d.pos, s: s, runtimes: runtimesIn(defs)}
+	v := &validator{pos: d.pos, s: s, runtimes: runtimesIn(defs), root: Pos{File: top, Line: 1}}
 	if len(s.Regions) == 0 {
 		v.fail("regions", "a scenario needs at least one region (or no regions key, for the default region)")
 		return nil, v.err()

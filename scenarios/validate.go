@@ -18,6 +18,7 @@ type validator struct {
 	pos      map[string]Pos
 	s        *Scenario
 	runtimes []string // runtimes with a cold-start default in defaults.yaml
+	root     Pos      // the scenario file itself, for what is missing from it
 }
 
 // where finds the position of key, or of its nearest enclosing key that has one.
@@ -37,6 +38,28 @@ func (v *validator) where(key string) Pos {
 
 func (v *validator) fail(key, format string, args ...any) {
 	p := v.where(key)
+	if p == (Pos{}) {
+		p = v.root
+	}
+	v.add(&Error{File: p.File, Line: p.Line, Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// missing reports something the scenario must say and does not. It is placed at the
+// nearest enclosing key the user wrote, never at defaults.yaml (which only filled in the
+// keys around the gap), and failing that at the top of the scenario file.
+func (v *validator) missing(key, format string, args ...any) {
+	p := v.root
+	for k := key; k != ""; {
+		if q, ok := v.pos[k]; ok && q.File != defaultsFile {
+			p = q
+			break
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
 	v.add(&Error{File: p.File, Line: p.Line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -60,7 +83,7 @@ func (v *validator) scenario() {
 	v.regions()
 	v.workload()
 	if len(s.Components) == 0 {
-		v.fail("components", "a scenario needs at least one component")
+		v.missing("components", "a scenario needs at least one component")
 		return
 	}
 	for _, c := range s.Components {
@@ -96,7 +119,7 @@ func (v *validator) workload() {
 			v.fail(p+".requests_per_user_per_day", "must be > 0, got %g", w.RequestsPerUserPerDay)
 		}
 	default:
-		v.fail(p, "needs rate_rps, or users and requests_per_user_per_day")
+		v.missing(p, "needs rate_rps, or users and requests_per_user_per_day")
 	}
 	v.profile(rate)
 	if w.PayloadBytes < 0 {
@@ -104,7 +127,7 @@ func (v *validator) workload() {
 	}
 	switch c := v.s.Component(w.Entry); {
 	case w.Entry == "":
-		v.fail(p+".entry", "missing entry: the component that receives every arrival")
+		v.missing(p+".entry", "missing entry: the component that receives every arrival")
 	case c == nil:
 		v.fail(p+".entry", "no component named %q%s", w.Entry, v.componentList(w.Entry))
 	case c.Kind == KindTable:
@@ -128,7 +151,7 @@ func (v *validator) profile(rateBased bool) {
 	case "flat":
 	case "diurnal":
 		if !v.given(p + ".peak_to_mean") {
-			v.fail(p, "a diurnal profile needs peak_to_mean (the peak rate over the daily mean, e.g. 3)")
+			v.missing(p, "a diurnal profile needs peak_to_mean (the peak rate over the daily mean, e.g. 3)")
 		} else if pr.PeakToMean < 1 {
 			v.fail(p+".peak_to_mean", "must be >= 1 (the peak is at least the mean), got %g", pr.PeakToMean)
 		}
@@ -280,7 +303,7 @@ func (v *validator) oneOf(key, x string, allowed ...string) {
 
 func (v *validator) required(key string, d Dist, what string) {
 	if d.IsZero() {
-		v.fail(key, "missing %s: a distribution like {dist: lognormal, median_ms: 50, p99_ms: 200}", what)
+		v.missing(key, "missing %s: a distribution like {dist: lognormal, median_ms: 50, p99_ms: 200}", what)
 	}
 }
 
@@ -318,7 +341,7 @@ func validateFunction(v *validator, c *Component) {
 	v.required(compKey(c, "duration"), f.Duration, "duration (the function's own work per invocation or message)")
 	if f.Init.IsZero() {
 		if f.Runtime == "" {
-			v.fail(compKey(c, "runtime"), "missing runtime (%s), or give init", strings.Join(v.runtimes, ", "))
+			v.missing(compKey(c, "runtime"), "missing runtime (%s), or give init", strings.Join(v.runtimes, ", "))
 		} else {
 			v.fail(compKey(c, "runtime"), "no cold-start default for runtime %q (defaults.yaml has %s); give init: {dist: lognormal, median_ms: ..., p99_ms: ...}", f.Runtime, strings.Join(v.runtimes, ", "))
 		}
@@ -333,7 +356,7 @@ func validateFunction(v *validator, c *Component) {
 		call := &f.Calls[i]
 		p := index(compKey(c, "calls"), i)
 		if call.To == "" {
-			v.fail(p, "missing to: the table or topic called")
+			v.missing(p, "missing to: the table or topic called")
 			continue
 		}
 		t := v.ref(p+".to", call.To, []Kind{KindTable, KindTopic}, "a call")
@@ -360,7 +383,7 @@ func validateTable(v *validator, c *Component) {
 		v.positive(compKey(c, "on_demand_peak_window"), t.OnDemandPeakWindow.Seconds())
 	case "provisioned":
 		if !v.given(compKey(c, "provisioned_wcu")) || !v.given(compKey(c, "provisioned_rcu")) {
-			v.fail(compKey(c, "mode"), "provisioned mode needs provisioned_wcu and provisioned_rcu (units per second)")
+			v.missing(compKey(c, "mode"), "provisioned mode needs provisioned_wcu and provisioned_rcu (units per second)")
 		}
 		v.positive(compKey(c, "provisioned_wcu"), t.ProvisionedWCU)
 		v.positive(compKey(c, "provisioned_rcu"), t.ProvisionedRCU)
@@ -379,7 +402,7 @@ func validateTopic(v *validator, c *Component) {
 	for i, r := range t.Routes {
 		p := index(compKey(c, "routes"), i)
 		if r.To == "" {
-			v.fail(p, "missing to: the queue this subscription delivers to")
+			v.missing(p, "missing to: the queue this subscription delivers to")
 		} else {
 			v.ref(p+".to", r.To, []Kind{KindQueue}, "a route's target")
 		}
