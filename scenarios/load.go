@@ -92,6 +92,9 @@ func Load(ref string, opts ...Option) (*Scenario, error) {
 	for _, o := range opts {
 		o(l)
 	}
+	if strings.TrimSpace(ref) == "" {
+		return nil, &Error{Msg: fmt.Sprintf("no scenario given: a bundled name (%s) or a file", strings.Join(bundledNames(), ", "))}
+	}
 	tree, id, err := l.resolve(ref, nil, nil)
 	if err != nil {
 		return nil, err
@@ -102,6 +105,7 @@ func Load(ref string, opts ...Option) (*Scenario, error) {
 			return nil, e
 		}
 	}
+	stripNulls(tree, "")
 	defs, err := parseYAML(&source{name: defaultsFile, layer: defaultsLayer}, defaultsYAML)
 	if err != nil {
 		return nil, fmt.Errorf("built-in defaults: %w", err)

@@ -432,3 +432,24 @@ func TestLoadIsDeterministic(t *testing.T) {
 		t.Error("two loads of baseline differ")
 	}
 }
+
+func TestNullMeansNotGiven(t *testing.T) {
+	text := patch(t, pipeline, "api:", "api: {kind: gateway, next: fn, timeout: ~, overhead_ms: 0}")
+	text = patch(t, text, "kind: gateway", "")
+	text = patch(t, text, "next: fn", "")
+	text = strings.Replace(text, "components:\n", "regions: {us-west-2: ~}\ncomponents:\n", 1)
+	s, err := loadFiles(map[string]string{"p.yaml": text}, "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := s.Component("api").Gateway
+	if g.Timeout.D() != 29*time.Second || g.Overhead.Kind != DistConstant || g.Overhead.Value != 0 {
+		t.Errorf("gateway %+v", g)
+	}
+	if r := s.Region("us-west-2"); r == nil || r.SNSPublishRPS != 9000 || len(s.Regions) != 1 {
+		t.Errorf("regions %+v", s.Regions)
+	}
+	if _, err := Load(" "); err == nil || !strings.Contains(err.Error(), "no scenario given") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -293,3 +293,32 @@ func merge(base, over *node) *node {
 	}
 	return out
 }
+
+// stripNulls removes the keys whose value is null, so that "key: ~" means the same in a
+// lone file as in one that extends another: the key is not given, and its default applies.
+// A region given as null is kept (as an empty mapping): "us-east-1: ~" names a region with
+// every quota from the defaults.
+func stripNulls(n *node, path string) {
+	if n.kind == seqNode {
+		for _, item := range n.items {
+			stripNulls(item, path)
+		}
+		return
+	}
+	if n.kind != mapNode {
+		return
+	}
+	kept := n.entries[:0:0]
+	for _, e := range n.entries {
+		if e.val.kind == nullNode {
+			if path == "regions" {
+				e.val = &node{kind: mapNode, src: e.src, line: e.line}
+				kept = append(kept, e)
+			}
+			continue
+		}
+		stripNulls(e.val, join(path, e.key))
+		kept = append(kept, e)
+	}
+	n.entries = kept
+}
