@@ -159,7 +159,10 @@ func (t *Topology) Validate() error {
 type Declarer interface {
 	// Declare creates the topic, queues and subscriptions of t, or checks that they exist
 	// as specified; it is idempotent, so every process of a deployment may call it at start.
-	// A bus hosts one topology: Publish goes to its topic.
+	// A bus hosts one topology: Publish goes to its topic. Queue names are scoped to the
+	// topology: a backend whose brokers share one namespace (SQS, RabbitMQ, JetStream)
+	// qualifies them with the topic, so two pipelines with states of the same names do
+	// not share queues.
 	Declare(ctx context.Context, t Topology) error
 }
 

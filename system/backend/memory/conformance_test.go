@@ -19,3 +19,5 @@ func newBus(t *testing.T) system.Bus {
 func TestStoreConformance(t *testing.T) { conformance.RunStoreSuite(t, newStore) }
 
 func TestBusConformance(t *testing.T) { conformance.RunBusSuite(t, newBus) }
+
+func TestPipelineConformance(t *testing.T) { conformance.RunPipelineSuite(t, newStore, newBus) }

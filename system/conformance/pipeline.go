@@ -1,0 +1,598 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/headroom/headroom/system"
+)
+
+// RunPipelineSuite runs the whole pipeline over a store and a bus from the factories.
+func RunPipelineSuite(t *testing.T, newStore StoreFactory, newBus BusFactory) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s system.Store, b system.Bus)
+	}{
+		{"ConcurrencyCapsNeverExceeded", testCaps},
+		{"EveryAcceptedRequestProcessedOrDeadLettered", testEndToEnd},
+		{"PublishFailuresGoThroughTheOutbox", testOutboxRelay},
+		{"FIFOVersionOrder", testFIFOPipeline},
+		{"ShutdownDrains", testShutdownDrains},
+		{"ShutdownDeadline", testShutdownDeadline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.fn(t, newStore(t), newBus(t))
+		})
+	}
+}
+
+// probe measures, inside the work step, how many steps run at once per state and in
+// total, with atomic high-water marks; and records which queue saw which message.
+type probe struct {
+	states      []string
+	inflight    []atomic.Int64
+	high        []atomic.Int64
+	total, peak atomic.Int64
+	misrouted   atomic.Int64
+	mu          sync.Mutex
+	seen        map[string][]int64 // id@state → versions in invocation order
+	stateOf     sync.Map           // id → state it was written with, per version: id@v → state
+}
+
+func newProbe(states []string) *probe {
+	return &probe{states: states, inflight: make([]atomic.Int64, len(states)), high: make([]atomic.Int64, len(states)),
+		seen: map[string][]int64{}}
+}
+
+func (p *probe) idx(state string) int {
+	for i, s := range p.states {
+		if s == state {
+			return i
+		}
+	}
+	return -1
+}
+
+func raiseTo(hw *atomic.Int64, v int64) {
+	for {
+		cur := hw.Load()
+		if v <= cur || hw.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+// wrap returns a WorkFunc that measures around step.
+func (p *probe) wrap(t *testing.T, step system.WorkFunc) system.WorkFunc {
+	return func(ctx context.Context, state string, d *system.Delivery) error {
+		i := p.idx(state)
+		if i < 0 {
+			t.Errorf("work step called for unknown state %q", state)
+			return errors.New("unknown state")
+		}
+		raiseTo(&p.high[i], p.inflight[i].Add(1))
+		raiseTo(&p.peak, p.total.Add(1))
+		defer p.inflight[i].Add(-1)
+		defer p.total.Add(-1)
+		var ref struct {
+			ID      string `json:"id"`
+			Version int64  `json:"version"`
+		}
+		if err := json.Unmarshal(d.Body, &ref); err != nil {
+			t.Errorf("message body %q: %v", d.Body, err)
+		} else {
+			if want, ok := p.stateOf.Load(fmt.Sprintf("%s@%d", ref.ID, ref.Version)); ok && want != state {
+				p.misrouted.Add(1)
+				t.Errorf("request %s v%d written with state %v was delivered to the %s processors", ref.ID, ref.Version, want, state)
+			}
+			if v, _ := d.Attributes.Get(system.StateAttribute); v != state {
+				t.Errorf("message on the %s queue carries state attribute %q", state, v)
+			}
+			p.mu.Lock()
+			k := ref.ID + "@" + state
+			p.seen[k] = append(p.seen[k], ref.Version)
+			p.mu.Unlock()
+		}
+		return step(ctx, state, d)
+	}
+}
+
+func (p *probe) wrote(r system.Request) {
+	p.stateOf.Store(fmt.Sprintf("%s@%d", r.ID, r.Version), r.State)
+}
+
+// countingStore counts the effects a store reports applied, per request: the independent
+// check that each was applied at most once.
+type countingStore struct {
+	system.Store
+	mu      sync.Mutex
+	applied map[string]int
+}
+
+func (c *countingStore) MarkProcessed(ctx context.Context, id string, version int64) (system.Outcome, error) {
+	o, err := c.Store.MarkProcessed(ctx, id, version)
+	if err == nil && o == system.Applied {
+		c.mu.Lock()
+		c.applied[fmt.Sprintf("%s@%d", id, version)]++
+		c.mu.Unlock()
+	}
+	return o, err
+}
+
+func (c *countingStore) appliedCount(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.applied[key]
+}
+
+func (c *countingStore) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.applied)
+}
+
+func startPipeline(t *testing.T, s system.Store, b system.Bus, cfg system.PipelineConfig, opts ...system.PipelineOption) *system.Pipeline {
+	t.Helper()
+	cfg.Topic = unique(t, "p")
+	p, err := system.NewPipeline(s, b, cfg, opts...)
+	if err != nil {
+		t.Fatalf("NewPipeline: %v", err)
+	}
+	if err := p.Start(ctxFor(t)); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = p.Shutdown(ctx) // a no-op error when the test already shut it down
+	})
+	return p
+}
+
+// waitFor polls cond until it holds or timeout; polling is the test's, not the system's.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// createMany writes n requests with random states from several clients and returns them.
+func createMany(t *testing.T, p *system.Pipeline, pr *probe, n, clients int) []system.Request {
+	t.Helper()
+	states := p.Config().States
+	out := make([]system.Request, n)
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				r := system.Request{State: states[rand.IntN(len(states))], Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))}
+				r.ID = fmt.Sprintf("%s-%d", p.Config().Topic, i)
+				if pr != nil {
+					pr.wrote(system.Request{ID: r.ID, State: r.State, Version: 1})
+				}
+				got, err := p.Create(context.Background(), r)
+				if err != nil {
+					t.Errorf("Create %d: %v", i, err)
+					return
+				}
+				out[i] = got
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return out
+}
+
+func testCaps(t *testing.T, s system.Store, b system.Bus) {
+	cfg := system.PipelineConfig{
+		AccountConcurrency: 12, UnreservedMin: 2,
+		Processors: []system.ProcessorConfig{
+			{State: "approved", ReservedConcurrency: 3},
+			{State: "rejected", ReservedConcurrency: 2},
+		},
+		BatchSize: 2, Pollers: 6, VisibilityTimeout: 5 * time.Second,
+		Work: system.Work{ServiceTime: system.Dist{Kind: system.DistUniform, Min: time.Millisecond, Max: 3 * time.Millisecond}},
+	}
+	// The refused configuration first: reservations leaving less than the minimum.
+	bad := cfg
+	bad.Processors = []system.ProcessorConfig{{State: "approved", ReservedConcurrency: 11}}
+	if _, err := system.NewPipeline(s, b, bad); !errors.Is(err, system.ErrInvalid) {
+		t.Fatalf("reserving 11 of 12 with a minimum of 2 unreserved: %v, want ErrInvalid", err)
+	}
+	pr := newProbe(system.DefaultStates)
+	step, err := system.NewWorkStep(cfg.Work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPipeline(t, s, b, cfg, system.WithWorkFunc(pr.wrap(t, step)))
+	const n = 1200
+	createMany(t, p, pr, n, 8)
+	waitFor(t, 60*time.Second, "not every request processed", func() bool {
+		var applied int64
+		for _, st := range p.Stats().States {
+			applied += st.Applied
+		}
+		return applied == n
+	})
+	// Caps, as measured inside the work step.
+	caps := map[string]int64{"approved": 3, "rejected": 2}
+	for i, st := range pr.states {
+		if c, ok := caps[st]; ok && pr.high[i].Load() > c {
+			t.Errorf("state %s: %d steps at once, reserved cap %d", st, pr.high[i].Load(), c)
+		}
+	}
+	// pending and cancelled share what is left; each alone stays within it (their sum's
+	// bound is the unreserved pool's high-water mark, checked below).
+	shared := int64(12 - 3 - 2)
+	for _, st := range []string{"pending", "cancelled"} {
+		if hw := pr.high[pr.idx(st)].Load(); hw > shared {
+			t.Errorf("unreserved state %s: %d steps at once, shared cap %d", st, hw, shared)
+		}
+	}
+	if pr.peak.Load() > 12 {
+		t.Errorf("%d steps at once across states, account limit 12", pr.peak.Load())
+	}
+	// And as the pipeline counts them (its slot pools).
+	stats := p.Stats()
+	if stats.HighWater > 12 {
+		t.Errorf("pipeline account high-water %d > 12", stats.HighWater)
+	}
+	for _, ps := range stats.Pools {
+		if ps.HighWater > int64(ps.Limit) {
+			t.Errorf("pool %s high-water %d > limit %d", ps.Name, ps.HighWater, ps.Limit)
+		}
+		if ps.Name == "unreserved" && ps.Limit != int(shared) {
+			t.Errorf("unreserved pool limit %d, want %d", ps.Limit, shared)
+		}
+	}
+	if pr.peak.Load() < 2 {
+		t.Errorf("never more than %d step at once: the load did not exercise the caps", pr.peak.Load())
+	}
+	var throttles int64
+	for _, st := range stats.States {
+		throttles += st.Throttles
+	}
+	t.Logf("peak %d of 12; per state %v; throttles %d", pr.peak.Load(), highs(pr), throttles)
+}
+
+func highs(pr *probe) map[string]int64 {
+	m := map[string]int64{}
+	for i, s := range pr.states {
+		m[s] = pr.high[i].Load()
+	}
+	return m
+}
+
+// drainDeadLetters receives and acknowledges the dead-letter queue, recording request ids.
+func drainDeadLetters(t *testing.T, b system.Bus, into map[string]int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	for {
+		ds, err := b.Receive(ctx, system.DeadLetterQueue, system.ReceiveOptions{Max: 10}, nil)
+		for _, d := range ds {
+			var ref struct {
+				ID      string `json:"id"`
+				Version int64  `json:"version"`
+			}
+			if err := json.Unmarshal(d.Body, &ref); err != nil {
+				t.Fatalf("dead letter %q: %v", d.Body, err)
+			}
+			into[fmt.Sprintf("%s@%d", ref.ID, ref.Version)]++
+			if err := b.Ack(context.Background(), system.DeadLetterQueue, d.Receipt); err != nil {
+				t.Fatalf("ack dead letter: %v", err)
+			}
+		}
+		if err != nil || len(ds) == 0 {
+			return
+		}
+	}
+}
+
+// testEndToEnd: a bounded load with random step failures. Every accepted request ends
+// processed exactly once in effect, or in the dead-letter queue; the test counts both and
+// finds nothing missing; caps hold; every message reached its state's processors.
+func testEndToEnd(t *testing.T, s system.Store, b system.Bus) {
+	cs := &countingStore{Store: s, applied: map[string]int{}}
+	cfg := system.PipelineConfig{
+		AccountConcurrency: 24, UnreservedMin: 4,
+		Processors: []system.ProcessorConfig{
+			{State: "approved", ReservedConcurrency: 6},
+			{State: "rejected", ReservedConcurrency: 4},
+		},
+		VisibilityTimeout: 150 * time.Millisecond, MaxReceives: 3, BatchSize: 5,
+		Work: system.Work{FailureRate: 0.2,
+			ServiceTime: system.Dist{Kind: system.DistExponential, Mean: 300 * time.Microsecond}},
+	}
+	pr := newProbe(system.DefaultStates)
+	step, err := system.NewWorkStep(cfg.Work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPipeline(t, cs, b, cfg, system.WithWorkFunc(pr.wrap(t, step)))
+	const n = 3000
+	start := time.Now()
+	reqs := createMany(t, p, pr, n, 8)
+	accepted := time.Since(start)
+	dead := map[string]int{}
+	done := func() int {
+		k := 0
+		for _, r := range reqs {
+			key := r.ID + "@1"
+			if cs.appliedCount(key) > 0 || dead[key] > 0 {
+				k++
+			}
+		}
+		return k
+	}
+	waitFor(t, 60*time.Second, "requests neither processed nor dead-lettered", func() bool {
+		drainDeadLetters(t, b, dead)
+		return done() == n
+	})
+	elapsed := time.Since(start)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rep, err := p.Shutdown(ctx)
+	if err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	drainDeadLetters(t, b, dead)
+
+	var processed, deadLettered, both int
+	for _, r := range reqs {
+		key := r.ID + "@1"
+		a, d := cs.appliedCount(key), dead[key]
+		if a > 1 {
+			t.Errorf("request %s: effect applied %d times", r.ID, a)
+		}
+		if d > 1 {
+			t.Errorf("request %s: dead-lettered %d times", r.ID, d)
+		}
+		got, err := s.Get(context.Background(), r.ID)
+		if err != nil {
+			t.Fatalf("accepted request %s is not in the store: %v", r.ID, err)
+		}
+		switch {
+		case a == 1 && d == 1:
+			// Processed, but its acknowledgement came after the visibility timeout (or the
+			// batch waited for a slot that long) and the redeliveries failed: at-least-once.
+			both++
+			fallthrough
+		case a == 1:
+			processed++
+			if got.ProcessedVersion != 1 {
+				t.Errorf("request %s: effect applied but processed version %d", r.ID, got.ProcessedVersion)
+			}
+		case d == 1:
+			deadLettered++
+			if got.ProcessedVersion != 0 {
+				t.Errorf("request %s: dead-lettered and never applied, yet processed version %d", r.ID, got.ProcessedVersion)
+			}
+		default:
+			t.Errorf("request %s: accepted, but neither processed nor dead-lettered", r.ID)
+		}
+	}
+	if processed+deadLettered-both != n {
+		t.Fatalf("%d processed + %d dead-lettered - %d both = %d, want all %d accepted", processed, deadLettered, both,
+			processed+deadLettered-both, n)
+	}
+	if deadLettered == 0 || processed == 0 {
+		t.Errorf("with failure rate 0.2 and 3 receives, want both outcomes; got %d processed, %d dead-lettered", processed, deadLettered)
+	}
+	stats := p.Stats()
+	var applied, failed, redelivered int64
+	for _, st := range stats.States {
+		applied += st.Applied
+		failed += st.Failed
+		redelivered += st.Redelivered
+		if st.HighWater > int64(st.Limit) {
+			t.Errorf("state %s: pipeline high-water %d > limit %d", st.State, st.HighWater, st.Limit)
+		}
+	}
+	if int(applied) != processed {
+		t.Errorf("pipeline counted %d applied, the store %d", applied, processed)
+	}
+	if pr.peak.Load() > 24 || pr.high[pr.idx("approved")].Load() > 6 || pr.high[pr.idx("rejected")].Load() > 4 {
+		t.Errorf("caps exceeded: peak %d of 24, per state %v", pr.peak.Load(), highs(pr))
+	}
+	if pr.misrouted.Load() != 0 {
+		t.Errorf("%d messages reached the wrong state's processors", pr.misrouted.Load())
+	}
+	if stats.Accepted != n {
+		t.Errorf("pipeline accepted %d, want %d", stats.Accepted, n)
+	}
+	if !rep.Drained {
+		t.Errorf("shutdown after everything finished did not drain: %v", rep)
+	}
+	t.Logf("%d accepted in %v; done in %v: %d processed, %d dead-lettered (%d both); %d step failures, %d redeliveries; peak %d",
+		n, accepted.Round(time.Millisecond), elapsed.Round(time.Millisecond), processed, deadLettered, both, failed, redelivered, pr.peak.Load())
+}
+
+// flakyBus is a fault injector in front of a real bus: the first publishes fail, as in a
+// broker outage, then every seventh.
+type flakyBus struct {
+	system.Bus
+	calls, failures atomic.Int64
+	outage          int64
+}
+
+var errInjected = errors.New("injected publish failure")
+
+func (f *flakyBus) Publish(ctx context.Context, m system.Message) error {
+	n := f.calls.Add(1)
+	if n <= f.outage || n%7 == 0 {
+		f.failures.Add(1)
+		return errInjected
+	}
+	return f.Bus.Publish(ctx, m)
+}
+
+func testOutboxRelay(t *testing.T, s system.Store, b system.Bus) {
+	cs := &countingStore{Store: s, applied: map[string]int{}}
+	fb := &flakyBus{Bus: b, outage: 40}
+	cfg := system.PipelineConfig{AccountConcurrency: 16, VisibilityTimeout: time.Second,
+		RelayInterval: 20 * time.Millisecond, RelayGrace: 30 * time.Millisecond}
+	p := startPipeline(t, cs, fb, cfg)
+	const n = 300
+	reqs := createMany(t, p, nil, n, 4) // every Create succeeds, publish or not
+	waitFor(t, 30*time.Second, "writes whose publish failed were not all processed", func() bool { return cs.total() == n })
+	for _, r := range reqs {
+		if c := cs.appliedCount(r.ID + "@1"); c != 1 {
+			t.Fatalf("request %s applied %d times, want once", r.ID, c)
+		}
+	}
+	st := p.Stats()
+	if st.PublishFailures < 40 {
+		t.Fatalf("publish failures counted %d, want at least the 40 of the outage", st.PublishFailures)
+	}
+	if st.Republished < st.PublishFailures {
+		t.Fatalf("relay republished %d, fewer than the %d failed publishes", st.Republished, st.PublishFailures)
+	}
+	if rs, err := s.Unpublished(context.Background(), time.Now().Add(time.Hour), 10); err != nil || len(rs) != 0 {
+		t.Fatalf("outbox still holds %d writes (%v)", len(rs), err)
+	}
+	t.Logf("%d creates, %d publish failures (%d injected in all), %d republished by the relay",
+		n, st.PublishFailures, fb.failures.Load(), st.Republished)
+}
+
+// testFIFOPipeline: each request is written five times in a row; its messages of one state
+// queue are processed in version order, and the last version is the one applied.
+func testFIFOPipeline(t *testing.T, s system.Store, b system.Bus) {
+	cfg := system.PipelineConfig{FIFO: true, AccountConcurrency: 16, VisibilityTimeout: 100 * time.Millisecond,
+		MaxReceives: 20, BatchSize: 4, Work: system.Work{FailureRate: 0.1}}
+	pr := newProbe(system.DefaultStates)
+	step, err := system.NewWorkStep(cfg.Work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPipeline(t, s, b, cfg, system.WithWorkFunc(pr.wrap(t, step)))
+	const n, writes = 60, 5
+	states := p.Config().States
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			r, err := p.Create(ctx, system.Request{ID: fmt.Sprintf("%s-%d", p.Config().Topic, i), State: states[i%2]})
+			if err != nil {
+				t.Errorf("Create: %v", err)
+				return
+			}
+			ids[i] = r.ID
+			for w := 1; w < writes; w++ {
+				r.State = states[rand.IntN(2)] // two queues, so order holds per queue
+				r.Payload = json.RawMessage(fmt.Sprint(w))
+				pr.wrote(system.Request{ID: r.ID, State: r.State, Version: r.Version + 1})
+				if r, err = p.Update(ctx, r); err != nil {
+					t.Errorf("Update: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	waitFor(t, 30*time.Second, "last versions not all processed", func() bool {
+		for _, id := range ids {
+			if r, err := s.Get(context.Background(), id); err != nil || r.ProcessedVersion != writes {
+				return false
+			}
+		}
+		return true
+	})
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	for k, vs := range pr.seen {
+		for i := 1; i < len(vs); i++ {
+			if vs[i] < vs[i-1] {
+				t.Fatalf("%s: versions processed in order %v; a FIFO queue must not go back", k, vs)
+			}
+		}
+	}
+}
+
+func testShutdownDrains(t *testing.T, s system.Store, b system.Bus) {
+	cfg := system.PipelineConfig{AccountConcurrency: 16, VisibilityTimeout: 5 * time.Second,
+		Work: system.Work{ServiceTime: system.Dist{Kind: system.DistUniform, Max: 2 * time.Millisecond}}}
+	p := startPipeline(t, s, b, cfg)
+	const n = 400
+	reqs := createMany(t, p, nil, n, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rep, err := p.Shutdown(ctx)
+	if err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, hasInspector := b.(system.Inspector); hasInspector && !rep.Drained {
+		t.Fatalf("Shutdown with time to spare did not drain: %v", rep)
+	}
+	if rep.Unpublished != 0 || rep.Interrupted != 0 {
+		t.Fatalf("Shutdown left %d unpublished, %d interrupted: %v", rep.Unpublished, rep.Interrupted, rep)
+	}
+	for _, r := range reqs {
+		got, err := s.Get(context.Background(), r.ID)
+		if err != nil || got.ProcessedVersion != 1 {
+			t.Fatalf("after a draining shutdown, %s: %+v, %v; want processed", r.ID, got, err)
+		}
+	}
+	if _, err := p.Create(context.Background(), system.Request{State: "pending"}); !errors.Is(err, system.ErrClosed) {
+		t.Fatalf("Create after Shutdown: %v, want ErrClosed", err)
+	}
+	t.Logf("shutdown: %v", rep)
+}
+
+func testShutdownDeadline(t *testing.T, s system.Store, b system.Bus) {
+	cfg := system.PipelineConfig{AccountConcurrency: 8, VisibilityTimeout: 10 * time.Second,
+		Work: system.Work{ServiceTime: system.Dist{Kind: system.DistConstant, Value: 5 * time.Second}}}
+	p := startPipeline(t, s, b, cfg)
+	createMany(t, p, nil, 40, 2)
+	waitFor(t, 10*time.Second, "no invocation started", func() bool { return p.Stats().InFlight > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rep, err := p.Shutdown(ctx)
+	if err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("Shutdown with a 200ms deadline took %v", el)
+	}
+	if rep.Drained || rep.Interrupted == 0 {
+		t.Fatalf("Shutdown cut short with 5s steps in flight: %v; want not drained and interrupted > 0", rep)
+	}
+	left := int64(0)
+	for _, q := range rep.Queues {
+		left += q.Visible + q.InFlight
+	}
+	if _, ok := b.(system.Inspector); ok && left < 40-int64(8) {
+		// Nothing was processed: every message is still queued or in flight.
+		t.Fatalf("report counts %d messages left, want all 40 (nothing could finish): %v", left, rep)
+	}
+	t.Logf("shutdown: %v", rep)
+}
