@@ -15,7 +15,8 @@ type kindSpec struct {
 	attach func(c *Component) reflect.Value
 	// next lists the kinds this kind's next may name; nil means it takes no next.
 	next []Kind
-	// nextHint says how this kind passes work on when it takes no next.
+	// nextHint says how a kind that takes no next passes work on, and how it is reached
+	// (it is no component's next either: it takes no synchronous requests).
 	nextHint string
 	// validate checks the kind's own values (the graph is checked for every kind alike).
 	validate func(v *validator, c *Component)
@@ -28,13 +29,13 @@ func init() {
 		{
 			kind:     KindPool,
 			attach:   func(c *Component) reflect.Value { c.Pool = new(Pool); return reflect.ValueOf(c.Pool).Elem() },
-			next:     []Kind{KindPool, KindGateway, KindFunction, KindTopic, KindQueue},
+			next:     []Kind{KindPool, KindGateway, KindFunction, KindQueue},
 			validate: validatePool,
 		},
 		{
 			kind:     KindGateway,
 			attach:   func(c *Component) reflect.Value { c.Gateway = new(Gateway); return reflect.ValueOf(c.Gateway).Elem() },
-			next:     []Kind{KindFunction, KindPool, KindTopic, KindQueue},
+			next:     []Kind{KindFunction, KindPool, KindQueue},
 			validate: validateGateway,
 		},
 		{
@@ -43,7 +44,7 @@ func init() {
 				c.Function = new(Function)
 				return reflect.ValueOf(c.Function).Elem()
 			},
-			next:     []Kind{KindFunction, KindPool, KindTopic, KindQueue},
+			next:     []Kind{KindFunction, KindPool, KindQueue},
 			validate: validateFunction,
 		},
 		{
@@ -55,7 +56,7 @@ func init() {
 		{
 			kind:     KindTopic,
 			attach:   func(c *Component) reflect.Value { c.Topic = new(Topic); return reflect.ValueOf(c.Topic).Elem() },
-			nextHint: "a topic delivers through routes: [{to: QUEUE, filter: {...}}]",
+			nextHint: "a function publishes to a topic through calls: [{to: TOPIC}], and a topic delivers through routes: [{to: QUEUE, filter: {...}}]",
 			validate: validateTopic,
 		},
 		{

@@ -130,13 +130,17 @@ func (v *validator) workload() {
 		v.missing(p+".entry", "missing entry: the component that receives every arrival")
 	case c == nil:
 		v.fail(p+".entry", "no component named %q%s", w.Entry, v.componentList(w.Entry))
-	case c.Kind == KindTable:
-		v.fail(p+".entry", "%s is a table; arrivals enter a gateway, pool, function, topic or queue", w.Entry)
+	case lookupKind(string(c.Kind)).next == nil:
+		v.fail(p+".entry", "%s is a %s; arrivals enter a gateway, pool, function or queue", w.Entry, c.Kind)
 	}
 	for _, a := range w.Mix {
 		v.attribute(a)
 	}
 }
+
+// maxPeakToMean bounds a diurnal profile: 24 puts a whole day's traffic into about one
+// hour, beyond which an hourly profile says what is meant.
+const maxPeakToMean = 24
 
 func (v *validator) profile(rateBased bool) {
 	pr := &v.s.Workload.Profile
@@ -152,8 +156,8 @@ func (v *validator) profile(rateBased bool) {
 	case "diurnal":
 		if !v.given(p + ".peak_to_mean") {
 			v.missing(p, "a diurnal profile needs peak_to_mean (the peak rate over the daily mean, e.g. 3)")
-		} else if pr.PeakToMean < 1 {
-			v.fail(p+".peak_to_mean", "must be >= 1 (the peak is at least the mean), got %g", pr.PeakToMean)
+		} else if pr.PeakToMean < 1 || pr.PeakToMean > maxPeakToMean {
+			v.fail(p+".peak_to_mean", "must be between 1 (flat) and %d (a day's traffic in one hour), got %g", maxPeakToMean, pr.PeakToMean)
 		}
 		if pr.PeakHour < 0 || pr.PeakHour >= 24 {
 			v.fail(p+".peak_hour", "must be an hour of the day, 0 <= h < 24, got %g", pr.PeakHour)
@@ -180,6 +184,9 @@ func (v *validator) profile(rateBased bool) {
 	default:
 		v.fail(p+".kind", "unknown profile %q; flat, diurnal or hourly", pr.Kind)
 		return
+	}
+	if v.s.Workload.Arrival == "deterministic" && pr.Kind != "flat" {
+		v.fail("workload.arrival", "deterministic arrivals need a flat profile, not %s", pr.Kind)
 	}
 	if rateBased && pr.Kind != "flat" {
 		v.fail(p+".kind", "a %s profile shapes users × requests_per_user_per_day; a rate_rps workload is flat", pr.Kind)
@@ -253,7 +260,11 @@ func (v *validator) ref(key, name string, kinds []Kind, role string) *Component 
 		for _, k := range kinds {
 			ks = append(ks, string(k))
 		}
-		v.fail(key, "%s is a %s; %s must be a %s", name, c.Kind, role, strings.Join(ks, " or "))
+		hint := ""
+		if spec := lookupKind(string(c.Kind)); spec.next == nil && !slices.Contains(kinds, KindTable) && !slices.Contains(kinds, KindTopic) {
+			hint = "; " + spec.nextHint
+		}
+		v.fail(key, "%s is a %s; %s must be a %s%s", name, c.Kind, role, orList(ks), hint)
 		return nil
 	}
 	return c
@@ -480,8 +491,16 @@ func validateQueue(v *validator, c *Component) {
 	if q.PollerMax < q.PollerStart {
 		v.fail(compKey(c, "poller_max"), "must be >= poller_start (%d), got %d", q.PollerStart, q.PollerMax)
 	}
-	if fn := v.s.Component(c.Next); fn != nil && fn.Function != nil && fn.Function.Timeout > q.VisibilityTimeout {
-		v.fail(compKey(c, "visibility_timeout"), "%s is shorter than the timeout of %s (%s); Lambda refuses such a mapping (AWS recommends 6 × the function timeout)", q.VisibilityTimeout, fn.Name, fn.Function.Timeout)
+	if q.ThrottleBackoff <= 0 {
+		v.fail(compKey(c, "throttle_backoff"), "must be > 0: pollers that retried a throttled invoke at once would never let time pass")
+	}
+	if fn := v.s.Component(c.Next); fn != nil && fn.Function != nil {
+		if fn.Function.Timeout > q.VisibilityTimeout {
+			v.fail(compKey(c, "visibility_timeout"), "%s is shorter than the timeout of %s (%s); Lambda refuses such a mapping (AWS recommends 6 × the function timeout)", q.VisibilityTimeout, fn.Name, fn.Function.Timeout)
+		}
+		if fn.Next != "" {
+			v.fail(compKey(fn, "next"), "%s consumes queue %s in batches and cannot hand requests on with next; let it publish to a topic through calls", fn.Name, c.Name)
+		}
 	}
 }
 
@@ -542,4 +561,12 @@ func (v *validator) cycles() {
 			state[x.Name] = 2
 		}
 	}
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
