@@ -35,7 +35,7 @@ func littleCheck(c *result.Component) result.Check {
 // it returns nil and no comparison is made.
 func (m *Model) analytic(p *pool, c *result.Component) (*result.Analytic, []result.Check) {
 	wl := m.wl
-	if wl.entry != component(p) || wl.profile != "flat" || wl.deterministic || !p.svc.Exponential() {
+	if wl.entry != component(p) || wl.profile != profileFlat || wl.deterministic || !p.svc.Exponential() {
 		return nil, nil
 	}
 	lambda := wl.mean

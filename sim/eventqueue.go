@@ -106,7 +106,12 @@ func (q *eventQueue) removeRoot() {
 // saves the pop's and the push's separate passes (heapreplace in Python's heapq).
 func (q *eventQueue) replaceRoot(e event) { q.down(e) }
 
-// down moves e from the hole at the root towards the leaves until no child is before it.
+// down fills the hole at the root with e. It is Wegener's bottom-up variant: the hole first
+// sinks to a leaf along the smallest children, without comparing them with e, then e rises
+// from there. The event put at the root is the heap's last one or a new one, both usually
+// later than most pending events, so it rises little; and the descent's only branch is the
+// loop bound, which the branch predictor learns, where the textbook loop's "is e smaller
+// than this child" mispredicts at every level.
 func (q *eventQueue) down(e event) {
 	items := q.items
 	n := q.n
@@ -117,17 +122,23 @@ func (q *eventQueue) down(e event) {
 			break
 		}
 		// A branch-free tournament over the four child slots (padding included): two
-		// independent comparisons, then one between their winners.
+		// independent comparisons, then one between their winners. A sentinel never wins
+		// against the real child at c.
 		ch := items[c : c+arity : c+arity]
 		m01 := int(lessBit(&ch[1], &ch[0]))
 		m23 := 2 + int(lessBit(&ch[3], &ch[2]))
 		w := -int(lessBit(&ch[m23&3], &ch[m01&3])) // all ones when the right pair wins
 		m := (m01 ^ ((m01 ^ m23) & w)) & 3
-		if lessBit(&ch[m], &e) == 0 {
-			break
-		}
 		items[i] = ch[m]
 		i = c + m
+	}
+	for i > 0 {
+		p := (i - 1) / arity
+		if lessBit(&e, &items[p]) == 0 {
+			break
+		}
+		items[i] = items[p]
+		i = p
 	}
 	items[i] = e
 }

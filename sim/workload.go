@@ -19,7 +19,10 @@ type workload struct {
 
 	deterministic bool
 	mean          float64 // requests per second over a day
-	profile       string  // flat, diurnal, hourly
+	profile       profileKind
+	// gap is the mean interarrival time in nanoseconds of the flat profile (1/mean): the
+	// hot path multiplies by it rather than divide by the rate.
+	gap float64
 	// diurnal: λ(t) = mean · (b + (1−b)·g(t)^k) / norm, g = (1 + cos(2π(h − peak)/24)) / 2
 	b, norm, peakHour float64
 	k                 int
@@ -30,6 +33,14 @@ type workload struct {
 	users    uint32
 	arrivals int64 // all arrivals, for the series
 }
+
+type profileKind uint8
+
+const (
+	profileFlat profileKind = iota
+	profileDiurnal
+	profileHourly
+)
 
 func newWorkload(m *Model, seed uint64) (*workload, error) {
 	wsc := m.sc.Workload
@@ -48,14 +59,17 @@ func newWorkload(m *Model, seed uint64) (*workload, error) {
 	default:
 		return nil, fmt.Errorf("workload.arrival: %q is not poisson or deterministic", wsc.Arrival)
 	}
-	w.profile = wsc.Profile.Kind
-	if wsc.Users == 0 || w.profile == "" {
-		w.profile = "flat"
+	kind := wsc.Profile.Kind
+	if wsc.Users == 0 || kind == "" {
+		kind = "flat"
 	}
-	switch w.profile {
+	switch kind {
 	case "flat":
+		w.profile = profileFlat
 		w.maxRate = w.mean
+		w.gap = float64(Second) / w.mean
 	case "diurnal":
+		w.profile = profileDiurnal
 		r := wsc.Profile.PeakToMean
 		if r < 1 {
 			return nil, fmt.Errorf("workload.profile.peak_to_mean: %v must be >= 1", r)
@@ -65,6 +79,7 @@ func newWorkload(m *Model, seed uint64) (*workload, error) {
 		w.peakHour = wsc.Profile.PeakHour
 		w.maxRate = w.mean / w.norm
 	case "hourly":
+		w.profile = profileHourly
 		if len(wsc.Profile.Hourly) != 24 {
 			return nil, fmt.Errorf("workload.profile.hourly: needs 24 weights, has %d", len(wsc.Profile.Hourly))
 		}
@@ -78,9 +93,9 @@ func newWorkload(m *Model, seed uint64) (*workload, error) {
 			w.maxRate = math.Max(w.maxRate, v)
 		}
 	default:
-		return nil, fmt.Errorf("workload.profile.kind: %q is not flat, diurnal or hourly", w.profile)
+		return nil, fmt.Errorf("workload.profile.kind: %q is not flat, diurnal or hourly", kind)
 	}
-	if w.deterministic && w.profile != "flat" {
+	if w.deterministic && w.profile != profileFlat {
 		return nil, fmt.Errorf("workload.arrival: deterministic arrivals need a flat profile")
 	}
 	for _, a := range wsc.Mix {
@@ -127,11 +142,11 @@ func raisedCosineMean(k int) float64 {
 // rateAt returns λ(t) in requests per second.
 func (w *workload) rateAt(t Time) float64 {
 	switch w.profile {
-	case "diurnal":
+	case profileDiurnal:
 		h := math.Mod(t.Seconds()/3600, 24)
 		g := (1 + math.Cos(2*math.Pi*(h-w.peakHour)/24)) / 2
 		return w.mean * (w.b + (1-w.b)*math.Pow(g, float64(w.k))) / w.norm
-	case "hourly":
+	case profileHourly:
 		return w.hourly[int(t/Hour)%24]
 	}
 	return w.mean
@@ -142,10 +157,10 @@ func (w *workload) nextAfter(t Time) (Time, bool) {
 	end := w.m.horizon
 	switch {
 	case w.deterministic:
-		t += Time(float64(Second) / w.mean)
-	case w.profile == "flat":
-		t += Time(w.rng.ExpFloat64() / w.mean * float64(Second))
-	case w.profile == "hourly":
+		t += Time(w.gap)
+	case w.profile == profileFlat:
+		t += Time(w.rng.ExpFloat64() * w.gap)
+	case w.profile == profileHourly:
 		for {
 			rate := w.hourly[int(t/Hour)%24]
 			boundary := (t/Hour + 1) * Hour
