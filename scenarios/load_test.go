@@ -453,3 +453,30 @@ func TestNullMeansNotGiven(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestFormatExample loads the extends example of FORMAT.md, which must stay valid.
+func TestFormatExample(t *testing.T) {
+	doc, err := os.ReadFile("FORMAT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(doc), "```yaml\nextends: baseline")
+	if start < 0 {
+		t.Fatal("FORMAT.md has no extends example")
+	}
+	text := string(doc)[start+len("```yaml\n"):]
+	text = text[:strings.Index(text, "```")]
+	s, err := loadFiles(map[string]string{"per-state.yaml": text}, "per-state.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, v := range s.Workload.Mix[0].Values {
+		states = append(states, v.Value)
+	}
+	if strings.Join(states, ",") != "pending,approved,rejected,cancelled" || s.Workload.Mix[0].Values[0].P != 0.6 ||
+		s.Component("request").Function.Timeout.D() != 3*time.Second || s.Component("q_pending").Next != "p_pending" ||
+		s.Component("p_pending").Function.ReservedConcurrency != 300 || s.Component("q_approved").Next != "processor" {
+		t.Errorf("states %v, q_pending → %s", states, s.Component("q_pending").Next)
+	}
+}
