@@ -76,22 +76,22 @@ func parseMessageBodyFast(b []byte) (messageRef, bool) {
 	return ref, true
 }
 
-// leadingInt parses the optionally negative decimal at the start of s.
+// leadingInt parses the optionally negative decimal at the start of s and returns it and
+// its length; 0, 0 when there is none or it overflows.
 func leadingInt(s string) (v int64, n int) {
-	neg := len(s) > 0 && s[0] == '-'
-	if neg {
-		n = 1
-	}
-	start := n
-	for n < len(s) && s[n] >= '0' && s[n] <= '9' && n-start < 18 {
-		v = v*10 + int64(s[n]-'0')
+	if n < len(s) && s[n] == '-' {
 		n++
 	}
-	if n == start {
+	start := n
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	if n-start > 1 && s[start] == '0' { // JSON has no leading zeros
 		return 0, 0
 	}
-	if neg {
-		v = -v
+	v, err := strconv.ParseInt(s[:n], 10, 64)
+	if err != nil {
+		return 0, 0
 	}
 	return v, n
 }
