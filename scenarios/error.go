@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Error is a problem in a scenario, placed where the user can fix it: the file (a scenario
@@ -27,7 +29,7 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 	}
 	if e.Key != "" {
-		b.WriteString(e.Key)
+		b.WriteString(printable(e.Key))
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
@@ -79,4 +81,15 @@ func (c *errs) err() error {
 		return c.list[0]
 	}
 	return c.list
+}
+
+// printable quotes s if it holds anything that would garble a one-line message (a key
+// may be any YAML string, newlines included).
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsGraphic(r) || r == unicode.ReplacementChar {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

@@ -105,6 +105,8 @@ func TestErrors(t *testing.T) {
 	}{
 		{"unknown key", pool("    concurency: 3"),
 			nil, []string{`s.yaml:9: components.w.concurency: unknown key "concurency" for a pool (did you mean concurrency?); valid keys: kind, region, next, concurrency, queue, service_time`}},
+		{"unprintable key", y(`"a\nb": 1`),
+			nil, []string{`s.yaml:1: "a\nb": unknown key "a\nb" for a scenario`}},
 		{"unknown top-level key", y("name: t", "horizn: 1h"),
 			nil, []string{`s.yaml:2: horizn: unknown key "horizn" for a scenario (did you mean horizon?)`}},
 		{"unit suggestion", y("workload: {rate: 3}"),
