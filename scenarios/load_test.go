@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -478,5 +479,36 @@ func TestFormatExample(t *testing.T) {
 		s.Component("request").Function.Timeout.D() != 3*time.Second || s.Component("q_pending").Next != "p_pending" ||
 		s.Component("p_pending").Function.ReservedConcurrency != 300 || s.Component("q_approved").Next != "processor" {
 		t.Errorf("states %v, q_pending → %s", states, s.Component("q_pending").Next)
+	}
+}
+
+func TestManyErrorsAreCapped(t *testing.T) {
+	var lines []string
+	for i := range 30 {
+		lines = append(lines, fmt.Sprintf("k%d: 1", i))
+	}
+	_, err := loadFiles(map[string]string{"s.yaml": y(lines...)}, "s.yaml")
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 30 {
+		t.Fatalf("err = %v", err)
+	}
+	msg := err.Error()
+	if n := strings.Count(msg, "\n"); n != maxErrors || !strings.HasSuffix(msg, "... and 10 more") {
+		t.Errorf("%d lines, ending %q", n+1, msg[len(msg)-20:])
+	}
+}
+
+func TestDurationStrings(t *testing.T) {
+	for text, want := range map[string]time.Duration{"2d": 48 * time.Hour, "1.5h": 90 * time.Minute, "400h": 400 * time.Hour, "90m": 90 * time.Minute, "0": 0} {
+		s, err := Load("mmc", WithSets([]string{"horizon=" + text, "warmup=0s"}))
+		if text == "0" {
+			if err == nil || !strings.Contains(err.Error(), "horizon: must be > 0") {
+				t.Errorf("horizon 0: err = %v", err)
+			}
+			continue
+		}
+		if err != nil || s.Horizon.D() != want {
+			t.Errorf("horizon %s: %v, %v", text, s, err)
+		}
 	}
 }
