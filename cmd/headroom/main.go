@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/headroom/headroom/scenarios"
+)
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitInternal = 1
+	exitBadInput = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line args and returns the process exit status. Tests call it
+// in-process with their own writers.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "headroom: %v\n", err)
+	code := exitCode(err)
+	if code == exitBadInput && cmd != nil && isUsage(err) {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// newRootCmd builds the command tree. A fresh tree per call keeps flag state from leaking
+// between in-process runs (tests).
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "headroom",
+		Short: "Capacity planning by simulation: where does this architecture break first?",
+		Long: `Headroom simulates an architecture described by a scenario — a workload, account and
+region quotas, and a graph of components (API gateway, functions, tables, topics,
+queues, server pools) — at full scale, and reports where it saturates, which limit
+binds first, and whether the simulator agrees with queueing theory.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// A root with subcommands and no Run makes cobra print help for an unknown command
+		// and exit 0; an explicit Args check and RunE make it a usage error instead.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			}
+			return usageError{errors.New(msg)}
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	root.SuggestionsMinimumDistance = 2 // cobra applies its default only on its own path
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newRunCmd(), newScenariosCmd(), newServeCmd(), newVersionCmd())
+	return root
+}
+
+// usageError is a mistake on the command line itself: a bad flag, a wrong number of
+// arguments, an unknown command.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// badInput marks an error as the user's input being wrong (exit 2) without it being a
+// command-line usage mistake: a bad --format value, an unreadable scenario file.
+type badInput struct{ err error }
+
+func (e badInput) Error() string { return e.err.Error() }
+func (e badInput) Unwrap() error { return e.err }
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}
+
+// exitCode maps an error to the exit status: 2 when the input is at fault, 1 otherwise.
+func exitCode(err error) int {
+	var (
+		se *scenarios.Error
+		u  usageError
+		b  badInput
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &se), errors.As(err, &u), errors.As(err, &b):
+		return exitBadInput
+	}
+	return exitInternal
+}
+
+// exactArgs is cobra.ExactArgs with its error marked as a usage mistake.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// noArgs is cobra.NoArgs with its error marked as a usage mistake.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(cmd, args); err != nil {
+		return usageError{err}
+	}
+	return nil
+}

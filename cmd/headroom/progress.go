@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/headroom/headroom/sim"
+)
+
+// redrawEvery bounds how often the progress line is redrawn.
+const redrawEvery = 200 * time.Millisecond
+
+// progress draws one status line on a terminal while a run goes: how much of the
+// simulated horizon is done, how fast virtual time runs against the wall clock, and an
+// estimate of the time left. It is the only place a run reads the wall clock; the
+// simulator just reports how far it has got.
+type progress struct {
+	w     io.Writer
+	name  string
+	start time.Time
+
+	mu    sync.Mutex
+	done  []float64 // fraction of the horizon done, per replication
+	span  sim.Time  // the horizon
+	last  time.Time
+	drawn bool
+}
+
+// newProgress returns a progress line on w, or nil when w is not a terminal: a redirected
+// stderr (a log, a CI job, a test) gets no control characters.
+func newProgress(w io.Writer, name string, replications int) *progress {
+	f, ok := w.(*os.File)
+	if !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		return nil
+	}
+	return &progress{w: w, name: name, start: time.Now(), done: make([]float64, replications)}
+}
+
+// update records that a replication reached virtual time now of end; safe to call from
+// the goroutines of parallel replications. Replications run one after another on each
+// worker, so an update for replication i says nothing of the others: each keeps its own
+// fraction.
+func (p *progress) update(now, end sim.Time) {
+	p.updateReplication(0, now, end)
+}
+
+func (p *progress) updateReplication(rep int, now, end sim.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if end > 0 && rep < len(p.done) {
+		p.done[rep] = min(float64(now)/float64(end), 1)
+		p.span = end
+	}
+	t := time.Now()
+	if p.drawn && t.Sub(p.last) < redrawEvery {
+		return
+	}
+	p.last = t
+	p.drawn = true
+	fmt.Fprintf(p.w, "\r\x1b[K%s", p.line(t))
+}
+
+func (p *progress) line(t time.Time) string {
+	total := 0.0
+	for _, d := range p.done {
+		total += d
+	}
+	frac := total / float64(len(p.done))
+	elapsed := t.Sub(p.start)
+	s := fmt.Sprintf("simulating %s: %5.1f%% of %s", p.name, 100*frac, time.Duration(p.span))
+	if len(p.done) > 1 {
+		s += fmt.Sprintf(" × %d replications", len(p.done))
+	}
+	s += fmt.Sprintf(" · %s elapsed", elapsed.Round(100*time.Millisecond))
+	if frac > 0 && elapsed > 0 {
+		simulated := time.Duration(frac * float64(len(p.done)) * float64(p.span))
+		s += fmt.Sprintf(" · %.0f× real time", simulated.Seconds()/elapsed.Seconds())
+		if frac < 1 {
+			left := time.Duration(float64(elapsed) * (1 - frac) / frac)
+			s += fmt.Sprintf(" · about %s left", left.Round(time.Second))
+		}
+	}
+	return s
+}
+
+// finish erases the progress line so the report starts on a clean line.
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
