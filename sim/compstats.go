@@ -15,6 +15,14 @@ type compStats struct {
 	waitBM, blockBM *BatchMeans
 	// capacity is the concurrency limit in force, 0 when none.
 	capacity int64
+	// arrivals is the sum of the admission times (ns) of what is in the component now, so
+	// that count·t − arrivals is its total age at t. Kept with the count at the start of
+	// the measured period (startN, startArrivals, startAt), it closes Little's law exactly
+	// over a finite period: see littleCheck.
+	arrivals      float64
+	startN        int64
+	startArrivals float64
+	startAt       Time
 }
 
 func (s *compStats) init(m *Model) {
@@ -31,6 +39,7 @@ func (s *compStats) offer() { s.offered++ }
 func (s *compStats) admit(now Time) {
 	s.accepted++
 	s.inSys.Add(now, 1)
+	s.arrivals += float64(now)
 	s.blockBM.Add(now, 0, 1)
 }
 
@@ -50,9 +59,11 @@ func (s *compStats) start(now, wait Time) {
 	s.waitBM.Add(now, float64(wait), 1)
 }
 
-// done counts a departure after sojourn in the component.
+// done counts a departure after sojourn in the component, which must be the time since it
+// was admitted.
 func (s *compStats) done(now, sojourn Time) {
 	s.completed++
+	s.arrivals -= float64(now - sojourn)
 	s.busy.Add(now, -1)
 	s.inSys.Add(now, -1)
 	s.sojourn.Record(sojourn)
@@ -65,4 +76,5 @@ func (s *compStats) reset(m *Model, now Time) {
 	s.sojourn.Reset()
 	s.inSys.Reset(now)
 	s.busy.Reset(now)
+	s.startN, s.startArrivals, s.startAt = s.inSys.Value(), s.arrivals, now
 }

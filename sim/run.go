@@ -88,17 +88,23 @@ func (m *Model) result() *result.Result {
 		comp.report(&c)
 		s := m.series.comps[i].s
 		c.Series = &s
-		if c.Completed > 0 {
-			res.Checks = append(res.Checks, littleCheck(&c))
+		if _, ok := comp.(delayStation); ok {
+			if c.Completed > 0 {
+				res.Checks = append(res.Checks, littleClassicCheck(&c))
+			}
+		} else if st.accepted > 0 || st.completed > 0 || st.inSys.Value() > 0 {
+			res.Checks = append(res.Checks, littleCheck(n.name, st, now))
 		}
 		if p, ok := comp.(*pool); ok {
-			a, checks := m.analytic(p, &c)
-			c.Analytic = a
-			res.Checks = append(res.Checks, checks...)
+			if a, intervals := m.analytic(p); a != nil {
+				c.Analytic = a
+				res.Checks = append(res.Checks, analyticChecks(n.name, a, intervals)...)
+			}
 		}
 		res.Components = append(res.Components, c)
 	}
 	res.Checks = append(res.Checks, m.conservationCheck())
 	res.Breaks = m.sortedBreaks()
+	res.Checks = append(res.Checks, finiteCheck(res))
 	return res
 }

@@ -150,7 +150,13 @@ func (g *Gauge) Mean(now Time) float64 {
 	if span <= 0 {
 		return float64(g.v)
 	}
-	return (g.area + float64(g.v)*float64(now-g.last)) / float64(span)
+	return g.Area(now) / float64(span)
+}
+
+// Area returns the time integral of the value (value × nanoseconds) from the last reset to
+// now.
+func (g *Gauge) Area(now Time) float64 {
+	return g.area + float64(g.v)*float64(now-g.last)
 }
 
 // Reset starts a new averaging period at now, keeping the current value.
@@ -222,8 +228,14 @@ func (b *BatchMeans) bound(i int) Time {
 	return b.start + Time(q)
 }
 
+// minBatches is the number of batches that must hold observations for an interval: with
+// fewer, the run is too short (or too quiet) for the batch means to say anything.
+const minBatches = batches / 2
+
 // Interval returns the grand mean (total sum / total weight) and the 95% half-width from the
-// batch means (Student t with batches−1 degrees of freedom).
+// means of the k batches that hold observations (Student t with k−1 degrees of freedom). The
+// half-width is +Inf when fewer than minBatches batches hold observations: there is no
+// interval to give. With no observation at all both are 0.
 func (b *BatchMeans) Interval() (mean, half float64) {
 	var tot, totN float64
 	means := make([]float64, 0, batches)
@@ -239,7 +251,7 @@ func (b *BatchMeans) Interval() (mean, half float64) {
 	}
 	mean = tot / totN
 	k := float64(len(means))
-	if k < 2 {
+	if len(means) < minBatches {
 		return mean, math.Inf(1)
 	}
 	var m, ss float64

@@ -91,4 +91,12 @@ func TestBatchMeansIntervalCoversTheMean(t *testing.T) {
 	mean, half = empty.Interval()
 	require.Zero(t, mean)
 	require.Zero(t, half)
+	// Observations in fewer than half the batches: no interval.
+	sparse := NewBatchMeans(0, 20000)
+	for now := Time(0); now < 9000; now += 10 {
+		sparse.Add(now, 1, 1)
+	}
+	mean, half = sparse.Interval()
+	require.Equal(t, 1.0, mean)
+	require.True(t, math.IsInf(half, 1))
 }
