@@ -1,6 +1,7 @@
 package system
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -271,7 +272,7 @@ func (a *API) create(w *statusWriter, r *http.Request) *apiError {
 		return fromServiceErr(err)
 	}
 	w.Header().Set("Location", "/v1/requests/"+got.ID)
-	writeRequest(w, http.StatusCreated, &got)
+	writeRequest(w, http.StatusCreated, &got, bytes.Equal(got.Payload, in.Payload))
 	return nil
 }
 
@@ -284,7 +285,7 @@ func (a *API) get(w *statusWriter, r *http.Request) *apiError {
 	if err != nil {
 		return fromServiceErr(err)
 	}
-	writeRequest(w, http.StatusOK, &got)
+	writeRequest(w, http.StatusOK, &got, false)
 	return nil
 }
 
@@ -329,7 +330,7 @@ func (a *API) update(w *statusWriter, r *http.Request) *apiError {
 	if err != nil {
 		return fromServiceErr(err)
 	}
-	writeRequest(w, http.StatusOK, &got)
+	writeRequest(w, http.StatusOK, &got, false)
 	return nil
 }
 
@@ -406,11 +407,6 @@ func fromServiceErr(err error) *apiError {
 		return &apiError{Status: http.StatusInternalServerError, Code: CodeInternal,
 			Message: "internal error", Cause: err}
 	}
-}
-
-func writeRequest(w http.ResponseWriter, status int, r *Request) {
-	w.Header().Set("ETag", etag(r.Version))
-	writeJSON(w, status, r)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -43,7 +43,16 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *api
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n > 0 {
+		// The length is known and within the limit: one allocation of the right size
+		// rather than io.ReadAll's growing buffer. net/http ends the body at n bytes.
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -113,9 +122,12 @@ func describeJSONError(err error) string {
 
 // decodeCreate parses and validates a POST /v1/requests body against the known states.
 func decodeCreate(body []byte, states States) (createBody, *apiError) {
-	var c createBody
-	if e := decodeJSON(body, &c); e != nil {
-		return c, e
+	c, ok := scanCreate(body)
+	if !ok {
+		c = createBody{}
+		if e := decodeJSON(body, &c); e != nil {
+			return c, e
+		}
 	}
 	if c.ID != "" {
 		if e := checkID(c.ID); e != nil {
@@ -216,4 +228,134 @@ func checkID(id string) *apiError {
 		return errorf(http.StatusBadRequest, CodeInvalid, strings.TrimSuffix(err.Error(), ": "+ErrInvalid.Error()))
 	}
 	return nil
+}
+
+// scanCreate reads the common create body — one object with at most the keys id, state
+// and payload, each once, id and state plain strings — without reflection, as
+// encoding/json would. Anything else (escapes, other types, duplicate or unknown keys,
+// any syntax error) returns false and goes through decodeJSON, which decides and words the
+// error; FuzzDecodeCreate holds the two to the same result. Payload aliases body.
+func scanCreate(b []byte) (c createBody, ok bool) {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return c, false
+	}
+	i = skipWS(b, i+1)
+	var seen [3]bool
+	if i < len(b) && b[i] == '}' {
+		return c, skipWS(b, i+1) == len(b)
+	}
+	for {
+		key, next, ok := scanPlainString(b, i)
+		if !ok {
+			return c, false
+		}
+		i = skipWS(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return c, false
+		}
+		i = skipWS(b, i+1)
+		var k int
+		switch key {
+		case "id", "state":
+			v, next, ok := scanPlainString(b, i)
+			if !ok {
+				return c, false
+			}
+			if key == "id" {
+				k, c.ID = 0, v
+			} else {
+				k, c.State = 1, v
+			}
+			i = next
+		case "payload":
+			end := skipValue(b, i)
+			if end < 0 || !json.Valid(b[i:end]) {
+				return c, false
+			}
+			k, c.Payload = 2, b[i:end:end]
+			i = end
+		default:
+			return c, false
+		}
+		if seen[k] {
+			return c, false
+		}
+		seen[k] = true
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return c, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return c, skipWS(b, i+1) == len(b)
+		default:
+			return c, false
+		}
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanPlainString reads a JSON string at b[i] made of printable ASCII without escapes.
+func scanPlainString(b []byte, i int) (s string, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", i, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return string(b[i+1 : j]), j + 1, true
+		case c == '\\' || c < 0x20 || c > 0x7e:
+			return "", i, false
+		}
+	}
+	return "", i, false
+}
+
+// skipValue returns the end of the JSON value starting at b[i], or -1. It only finds the
+// extent; json.Valid judges the value.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			for j++; j < len(b) && b[j] != '"'; j++ {
+				if b[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(b) {
+				return -1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return j // the end of the enclosing object: a scalar ended here
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return j
+			}
+		}
+		if depth == 0 && (b[j] == '}' || b[j] == ']' || b[j] == '"') {
+			return j + 1
+		}
+	}
+	if depth == 0 {
+		return len(b)
+	}
+	return -1
 }

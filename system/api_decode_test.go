@@ -166,7 +166,21 @@ func FuzzDecodeCreate(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(`{"payload":[1,{"a":"}"}],"state":"pending","id":"x"}`))
+	f.Add([]byte(`{"state":"pending","payload":"a\"b"}`))
+	f.Add([]byte(`{"state":"pending","payload":-1.5e3}`))
+	f.Add([]byte(`{"state":"pending","state":"approved"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// The fast scanner must agree with encoding/json whenever it answers.
+		if fast, ok := scanCreate(body); ok {
+			var ref createBody
+			if e := decodeJSON(body, &ref); e != nil {
+				t.Fatalf("scanner accepted %q, encoding/json refuses it: %v", body, e)
+			}
+			if fast.ID != ref.ID || fast.State != ref.State || !bytes.Equal(fast.Payload, ref.Payload) {
+				t.Fatalf("scanner read %+v, encoding/json %+v", fast, ref)
+			}
+		}
 		c, e := decodeCreate(body, testStates)
 		if e != nil {
 			if e.Status != http.StatusBadRequest || (e.Code != CodeMalformed && e.Code != CodeInvalid) || e.Message == "" {
