@@ -26,6 +26,12 @@
 // serve --store memory --bus memory` selects them; package system/conformance is the
 // suite every backend must pass.
 //
+// Use: open backends (OpenStore/OpenBus by name, or construct them), NewPipeline with a
+// PipelineConfig (zero fields are the design's defaults: four states, standard queues,
+// an account limit of 1000 with 100 kept unreserved, batches of 10), Start, serve writes
+// through the Pipeline (it is a CRUD), register its Collectors on the /metrics registry,
+// and Shutdown with a deadline, which returns a ShutdownReport of anything left.
+//
 // The HTTP API, the Thrift service and `headroom serve` are built on top of this core.
 // system never imports sim: both read scenarios only.
 package system
