@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -29,7 +30,8 @@ func testServerConfig() system.ServerConfig {
 
 func startServer(t *testing.T, cfg system.ServerConfig, opts ...system.ServerOption) *system.Server {
 	t.Helper()
-	s, err := system.NewServer(context.Background(), cfg, opts...)
+	quiet := system.WithServerLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := system.NewServer(context.Background(), cfg, append([]system.ServerOption{quiet}, opts...)...)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
