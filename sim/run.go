@@ -11,7 +11,9 @@ import (
 type Option func(*options)
 
 type options struct {
-	progress func(now, end Time)
+	progress    func(now, end Time)
+	repProgress func(rep int, now, end Time)
+	workers     int
 }
 
 // WithProgress calls f with the virtual time reached, once per series interval. It runs on
