@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,4 +130,119 @@ func TestServeConfigLayers(t *testing.T) {
 	if err == nil || (!errors.As(err, &se) && exitCode(err) != exitBadInput) {
 		t.Errorf("unknown scenario: %v, want a scenario error", err)
 	}
+}
+
+// TestServeDrainsOnSIGTERM runs `headroom serve` in-process, loads it, sends the process
+// SIGTERM (which serve's signal handler takes, so the test survives it) and checks that
+// readiness turned 503, every accepted request was processed, and the report says so.
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	addr := freeAddr(t)
+	type outcome struct {
+		code   int
+		stderr string
+	}
+	done := make(chan outcome, 1)
+	var errb syncBuffer
+	go func() {
+		code := run([]string{"serve", "--scenario", "mmc", "--http-addr", addr, "--thrift-addr", freeAddr(t),
+			"--api-via-thrift", "--token", "tk", "--drain-delay", "300ms", "--drain-timeout", "20s"}, io.Discard, &errb)
+		done <- outcome{code, errb.String()}
+	}()
+	base := "http://" + addr
+	waitHTTP(t, base+"/readyz", 200, done)
+
+	const n = 25
+	for i := range n {
+		req, _ := http.NewRequest("POST", base+"/v1/requests", strings.NewReader(`{"state":"pending"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer tk")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("post %d: %d", i, resp.StatusCode)
+		}
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitHTTP(t, base+"/readyz", 503, done)
+	select {
+	case o := <-done:
+		if o.code != 0 {
+			t.Fatalf("serve exited %d:\n%s", o.code, o.stderr)
+		}
+		if !strings.Contains(o.stderr, "shutdown: clean") || !strings.Contains(o.stderr, "unpublished 0") {
+			t.Fatalf("no clean shutdown report:\n%s", o.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30s of SIGTERM")
+	}
+}
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(file, []byte("http_addr: 127.0.0.1:0\npipeline:\n  stats: [a]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := headroom(t, "serve", "--config", file)
+	if code != exitBadInput || !strings.Contains(stderr, "bad.yaml:3: unknown key stats") {
+		t.Fatalf("exit %d, stderr %q; want 2 and the file, line and key", code, stderr)
+	}
+	code, _, stderr = headroom(t, "serve", "--store", "nosuch", "--http-addr", "127.0.0.1:0")
+	if code != exitBadInput || !strings.Contains(stderr, `store "nosuch": unknown backend`) {
+		t.Fatalf("exit %d, stderr %q; want 2 and the unknown backend named", code, stderr)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitHTTP polls url until it answers status; it fails if serve exits first.
+func waitHTTP[T any](t *testing.T, url string, status int, exited <-chan T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case o := <-exited:
+			t.Fatalf("serve exited early: %+v", o)
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == status {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered %d", url, status)
+}
+
+// syncBuffer is a bytes.Buffer safe for the serve goroutine to write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
