@@ -13,11 +13,20 @@ func init() { register(scenarios.KindGateway, newGateway) }
 
 // gateway is an API Gateway stage. A request must find a token in the stage's own bucket
 // (when the stage sets a limit) and in the region's account bucket, which every gateway of
-// the region shares; otherwise it is refused with a 429 and counted as throttled. An admitted
-// request waits the gateway's overhead and goes on to next. The gateway then waits for the
-// synchronous answer (request.gate): it measures the sojourn from admission to answer and
-// turns an answer later than the integration timeout into a 504 — compared when the answer
-// comes, so the timeout costs no timer event.
+// the region shares; otherwise it is refused with a 429 and counted as throttled.
+//
+// An admitted request goes on to next at once, and the gateway's overhead is charged by
+// moving the request's arrival back by it: the client's latencies (API and end to end)
+// include the overhead, and the gateway needs no event per request. What the components
+// downstream see is the arrival stream itself instead of the arrival stream delayed by
+// independent overheads — for Poisson arrivals the same process in distribution (a Poisson
+// stream whose points are displaced independently is Poisson with the same rate, smoothed
+// over the overhead's few milliseconds), so nothing downstream changes in law.
+//
+// The gateway then waits for the synchronous answer (request.gate): its sojourn runs from
+// admission to answer (the integration's time; the overhead is on the client's latency), and
+// an answer later than the integration timeout becomes a 504 — compared when the answer
+// comes, so the timeout costs no timer event either.
 type gateway struct {
 	node
 	stage    tokenBucket
@@ -34,8 +43,6 @@ var (
 	_ component = (*gateway)(nil)
 	_ resetter  = (*gateway)(nil)
 )
-
-const opGatewayForward int32 = 0
 
 func newGateway(m *Model, n *node, c *scenarios.Component) (component, error) {
 	spec := c.Gateway
@@ -92,18 +99,16 @@ func (g *gateway) accept(r ReqID) {
 	acct.spend(1)
 	g.st.admit(now)
 	g.st.busy.Add(now, 1) // nothing waits at a gateway: admitted is in service
-	if q := m.req(r); q.gate == 0 {
+	q := m.req(r)
+	q.arrived -= g.overhead.Sample(g.rng)
+	if q.gate == 0 {
 		q.gate, q.gateAt = g.gate, now
 	} else {
 		// An outer gateway already waits for the answer: this one only adds its overhead
 		// (and its own figures end here).
 		g.st.done(now, 0)
 	}
-	if g.overhead.IsZero() {
-		g.forward(r)
-		return
-	}
-	m.k.After(g.overhead.Sample(g.rng), g.id, opGatewayForward, int64(r))
+	g.forward(r)
 }
 
 func (g *gateway) throttle(r ReqID, now Time) {
@@ -112,7 +117,8 @@ func (g *gateway) throttle(r ReqID, now Time) {
 	g.m.reject(r)
 }
 
-func (g *gateway) Handle(op int32, arg int64) { g.forward(ReqID(arg)) }
+// Handle is never called: a gateway schedules no events.
+func (g *gateway) Handle(op int32, arg int64) {}
 
 // answered is called (through Model.respond or Model.reject) when the synchronous answer to
 // a request this gateway admitted at 'at' comes back; it reports a 504.

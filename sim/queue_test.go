@@ -1,0 +1,159 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/headroom/headroom/scenarios"
+)
+
+// With a consumer that is always throttled (its scaling bucket is empty and never refills:
+// no environment can ever start), every receive is given back and counts. A message is
+// received at arrival, at +30 s and at +60 s; when it comes back at +90 s it has been
+// received max_receives = 3 times and moves to the dead-letter queue: exactly
+// max_receives × visibility_timeout after its first receive. Nobody reads the DLQ, so the
+// request ends failed.
+//
+// Arrivals every 7 s never meet a return (7 does not divide 30 or 60), so the mapping's
+// 1 ms back-off never delays a first receive.
+func TestAlwaysThrottledConsumerDeadLettersAfterMaxReceivesTimesVisibility(t *testing.T) {
+	reg := testRegion()
+	reg.LambdaScalingBurst, reg.LambdaScalingRefillRate = 0, 0
+	q := queueComp("q", "proc", func(q *scenarios.Queue) {
+		q.MaxReceives, q.DeadLetter = 3, "dlq"
+		q.ThrottleBackoff = scenarios.Duration(time.Millisecond)
+	})
+	sc := deterministic(1.0/7, time.Hour, "q", reg, q, fn("proc", time.Second), queueComp("dlq", ""))
+	m := runModel(t, sc)
+	qc, dlq := comp[*queue](t, m, "q"), comp[*queue](t, m, "dlq")
+	// Arrivals at 7 s, 14 s, … 3,598 s; those by 3,510 s are dead-lettered by the horizon.
+	require.Equal(t, int64(3510/7), qc.deadLettered)
+	require.Equal(t, qc.deadLettered, dlq.st.offered)
+	require.Equal(t, qc.deadLettered, m.failed)
+	require.Equal(t, qc.deadLettered, qc.st.completed, "a dead-lettered message leaves the queue")
+	s := qc.st.sojourn
+	require.Equal(t, 90_000.0, s.MeanMS())
+	require.Equal(t, 90*Second, s.max)
+	require.Equal(t, 2*qc.deadLettered+2*0, qc.redelivered-redeliveredInFlight(qc))
+	p := comp[*function](t, m, "proc")
+	require.Equal(t, p.st.throttled, 3*qc.deadLettered+redeliveredInFlight(qc)+int64(qc.visible.len())+receivesPending(qc))
+	require.Equal(t, int64(0), p.invocations)
+	limits := []string{}
+	for _, b := range m.breaks {
+		limits = append(limits, b.Component+" "+b.Limit)
+	}
+	require.Equal(t, []string{"proc scaling rate", "q max receives"}, limits)
+	requireChecksPass(t, m)
+}
+
+// redeliveredInFlight and receivesPending count, for messages not yet dead-lettered at the
+// horizon, the redeliveries and throttled receives they have had so far.
+func redeliveredInFlight(q *queue) int64 {
+	var n int64
+	for _, rt := range q.returns {
+		for _, msg := range q.batches[rt.batch].msgs {
+			n += int64(msg.recv) - 1
+		}
+	}
+	return n
+}
+
+func receivesPending(q *queue) int64 {
+	var n int64
+	for _, rt := range q.returns {
+		n += int64(len(q.batches[rt.batch].msgs))
+	}
+	return n
+}
+
+// With a backlog that never clears (2,000 messages/s, each taking 10 minutes), the mapping
+// starts at 5 concurrent batches and adds 300 a minute: 5 + 300 × N after N minutes, until
+// poller_max.
+func TestEventSourceMappingRampsByItsRatePerMinute(t *testing.T) {
+	for _, minutes := range []int{1, 2, 3} {
+		q := queueComp("q", "proc", func(q *scenarios.Queue) { q.BatchSize = 1 })
+		reg := testRegion()
+		reg.LambdaConcurrency, reg.LambdaScalingBurst = 10000, 10000
+		sc := deterministic(2000, time.Duration(minutes)*time.Minute, "q", reg, q, fn("proc", 10*time.Minute))
+		m := runModel(t, sc)
+		got := comp[*function](t, m, "proc").st.busy.Peak()
+		want := int64(5 + 300*minutes)
+		// The level grows continuously from the first moment the backlog formed (the sixth
+		// arrival, at 3 ms), so it is a fraction of a batch short of the whole number.
+		require.Equal(t, want-1, got, "after %d min", minutes)
+		require.Empty(t, m.breaks)
+	}
+	// poller_max caps it, and binds.
+	q := queueComp("q", "proc", func(q *scenarios.Queue) { q.BatchSize, q.PollerMax = 1, 400 })
+	reg := testRegion()
+	reg.LambdaConcurrency, reg.LambdaScalingBurst = 10000, 10000
+	m := runModel(t, deterministic(2000, 3*time.Minute, "q", reg, q, fn("proc", 10*time.Minute)))
+	require.Equal(t, int64(400), comp[*function](t, m, "proc").st.busy.Peak())
+	require.Equal(t, "poller max", m.breaks[0].Limit)
+}
+
+// The pollers fall back towards poller_start while idle, at the ramp's pace. The level is
+// lazy: it is brought up to date when the mapping is looked at (accrue).
+func TestEventSourceMappingScalesBackWhenIdle(t *testing.T) {
+	q := queueComp("q", "proc", func(q *scenarios.Queue) { q.BatchSize = 1 })
+	reg := testRegion()
+	reg.LambdaConcurrency, reg.LambdaScalingBurst = 10000, 10000
+	// 200/s of 5 s each need 1,000 batches at once: the backlog grows for the 2 minutes of
+	// arrivals while the level climbs 300 a minute to ≈ 605.
+	sc := deterministic(200, 2*time.Minute, "q", reg, q, fn("proc", 5*time.Second))
+	m := runModel(t, sc)
+	e := comp[*queue](t, m, "q").esm
+	e.accrue(m.k.now)
+	require.InDelta(t, 605, e.level, 1)
+	require.Greater(t, comp[*queue](t, m, "q").visible.len(), 10000)
+	// Once the arrivals stop, the level climbs on until the backlog drains, then falls 300 a
+	// minute, down to poller_start.
+	m.k.Run(m.horizon + time2(time.Hour))
+	require.Equal(t, 0, e.active)
+	e.accrue(m.k.now)
+	require.Equal(t, 5.0, e.level)
+	require.Equal(t, m.completed, m.accepted)
+}
+
+// A failed batch (function errors) comes back after the visibility timeout counted from its
+// receive, and the messages are received again; successful batches are deleted. With enough
+// pollers that nothing waits, a message that failed k times stays 2 s + k × 30 s.
+func TestFailedBatchesComeBackAfterTheVisibilityTimeout(t *testing.T) {
+	q := queueComp("q", "proc", func(q *scenarios.Queue) { q.BatchSize, q.PollerStart = 1, 100 })
+	proc := fn("proc", 2*time.Second, func(f *scenarios.Function) { f.ErrorRate = 0.5 })
+	sc := deterministic(1, 30*time.Minute, "q", testRegion(), q, proc)
+	m := runDrained(t, sc)
+	qc := comp[*queue](t, m, "q")
+	p := comp[*function](t, m, "proc")
+	require.Equal(t, int64(1800), qc.st.completed, "every message processed in the end")
+	require.Equal(t, p.errors, qc.redelivered)
+	require.InDelta(t, 1800, float64(p.errors), 150, "one failure per success on average")
+	require.Equal(t, 0.0, qc.st.wait.Stats().Max)
+	total := qc.st.sojourn.MeanMS() * float64(qc.st.completed)
+	require.InDelta(t, 1800*2000+30000*float64(p.errors), total, 1e-3)
+	require.Equal(t, m.completed, m.accepted)
+	requireChecksPass(t, m)
+}
+
+// With a batching window the mapping waits for a full batch or the window.
+func TestBatchingWindowWaitsForAFullBatchOrTheWindow(t *testing.T) {
+	q := queueComp("q", "proc", func(q *scenarios.Queue) {
+		q.BatchSize, q.BatchingWindow = 10, scenarios.Duration(5*time.Second)
+	})
+	// 1 message/s: a batch never fills. The first message of a gathering (at 1 s) opens a 5 s
+	// window; at 6 s the batch takes the five messages of 1–5 s (the wake-up, scheduled
+	// earlier, runs before the arrival at 6 s, which opens the next window).
+	sc := deterministic(1, 10*time.Minute, "q", testRegion(), q, fn("proc", time.Millisecond))
+	m := runDrained(t, sc)
+	qc, p := comp[*queue](t, m, "q"), comp[*function](t, m, "proc")
+	require.Equal(t, int64(600), qc.st.completed)
+	require.Equal(t, int64(120), p.invocations, "batches of 5")
+	require.Equal(t, 5000.0, qc.st.wait.Stats().Max)
+	require.InDelta(t, 3000, qc.st.wait.MeanMS(), 1e-6, "waits of 5, 4, 3, 2 and 1 s")
+
+	// 20 messages/s fill a batch of 10 in 0.5 s, well within the window.
+	m = runDrained(t, deterministic(20, 10*time.Minute, "q", testRegion(), q, fn("proc", time.Millisecond)))
+	require.Equal(t, int64(1200), comp[*function](t, m, "proc").invocations)
+}
