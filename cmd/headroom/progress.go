@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,11 +25,12 @@ type progress struct {
 	name  string
 	start time.Time
 
-	mu    sync.Mutex
-	done  []float64 // fraction of the horizon done, per replication
-	span  sim.Time  // the horizon
-	last  time.Time
-	drawn bool
+	mu      sync.Mutex
+	done    []float64 // fraction of the horizon done, per replication
+	span    sim.Time  // the horizon
+	last    time.Time
+	drawn   bool
+	stopped bool
 }
 
 // newProgress returns a progress line on w, or nil when w is not a terminal: a redirected
@@ -57,7 +59,7 @@ func (p *progress) updateReplication(rep int, now, end sim.Time) {
 		p.span = end
 	}
 	t := time.Now()
-	if p.drawn && t.Sub(p.last) < redrawEvery {
+	if p.stopped || p.drawn && t.Sub(p.last) < redrawEvery {
 		return
 	}
 	p.last = t
@@ -72,27 +74,54 @@ func (p *progress) line(t time.Time) string {
 	}
 	frac := total / float64(len(p.done))
 	elapsed := t.Sub(p.start)
-	s := fmt.Sprintf("simulating %s: %5.1f%% of %s", p.name, 100*frac, time.Duration(p.span))
+	s := fmt.Sprintf("simulating %s: %5.1f%% of %s", p.name, 100*frac, shortDuration(time.Duration(p.span)))
 	if len(p.done) > 1 {
 		s += fmt.Sprintf(" × %d replications", len(p.done))
 	}
-	s += fmt.Sprintf(" · %s elapsed", elapsed.Round(100*time.Millisecond))
+	s += fmt.Sprintf(" · %s elapsed", shortDuration(elapsed.Round(100*time.Millisecond)))
 	if frac > 0 && elapsed > 0 {
-		simulated := time.Duration(frac * float64(len(p.done)) * float64(p.span))
-		s += fmt.Sprintf(" · %.0f× real time", simulated.Seconds()/elapsed.Seconds())
-		if frac < 1 {
-			left := time.Duration(float64(elapsed) * (1 - frac) / frac)
-			s += fmt.Sprintf(" · about %s left", left.Round(time.Second))
+		simulated := frac * float64(len(p.done)) * time.Duration(p.span).Seconds()
+		s += " · " + speed(simulated/elapsed.Seconds()) + " real time"
+		if left := time.Duration(float64(elapsed) * (1 - frac) / frac).Round(time.Second); left >= time.Second {
+			s += fmt.Sprintf(" · about %s left", shortDuration(left))
 		}
 	}
 	return s
 }
 
-// finish erases the progress line so the report starts on a clean line.
+// shortDuration is d without the zero units time.Duration prints: 24h, 1h30m, 12.3s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// speed formats how many times faster than real time virtual time runs: 850×, 12k×, 1.5M×.
+func speed(x float64) string {
+	switch {
+	case x >= 1e6:
+		return fmt.Sprintf("%.1fM×", x/1e6)
+	case x >= 1e4:
+		return fmt.Sprintf("%.0fk×", x/1e3)
+	}
+	return fmt.Sprintf("%.0f×", x)
+}
+
+// finish erases the progress line so the report starts on a clean line, and stops
+// drawing. A nil progress (not a terminal) does nothing.
 func (p *progress) finish() {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
+	p.drawn, p.stopped = false, true
 }

@@ -24,7 +24,7 @@ func TestProgressLineAndRedrawLimit(t *testing.T) {
 	if n := strings.Count(out, "\r"); n != 1 {
 		t.Errorf("drawn %d times, want once within %v: %q", n, redrawEvery, out)
 	}
-	for _, want := range []string{"simulating baseline", " 25.0% of 24h0m0s", "10s elapsed", "real time", "about 30s left"} {
+	for _, want := range []string{"simulating baseline", " 25.0% of 24h ", "10s elapsed", "real time", "about 30s left"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("progress line lacks %q: %q", want, out)
 		}
@@ -41,6 +41,29 @@ func TestProgressLineAndRedrawLimit(t *testing.T) {
 	if buf.String() != "\r\x1b[K" {
 		t.Errorf("finish wrote %q, want the line erased", buf.String())
 	}
+	buf.Reset()
+	p.finish()
+	p.update(13*sim.Hour, 24*sim.Hour)
+	if buf.Len() != 0 {
+		t.Errorf("drawn after finish: %q", buf.String())
+	}
+	var none *progress
+	none.finish() // no terminal, no progress: a no-op
+}
+
+func TestProgressFormats(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{shortDuration(2000 * time.Hour), "2000h"},
+		{shortDuration(90 * time.Minute), "1h30m"},
+		{shortDuration(12300 * time.Millisecond), "12.3s"},
+		{speed(850), "850×"},
+		{speed(502548), "503k×"},
+		{speed(1.5e6), "1.5M×"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
 }
 
 func TestProgressAveragesReplications(t *testing.T) {
@@ -48,7 +71,7 @@ func TestProgressAveragesReplications(t *testing.T) {
 	p := &progress{w: &buf, name: "mmc", start: time.Now().Add(-time.Second), done: make([]float64, 4)}
 	p.updateReplication(0, sim.Hour, sim.Hour)
 	p.updateReplication(1, sim.Hour/2, sim.Hour)
-	if got := p.line(time.Now()); !strings.Contains(got, " 37.5% of 1h0m0s × 4 replications") {
+	if got := p.line(time.Now()); !strings.Contains(got, " 37.5% of 1h × 4 replications") {
 		t.Errorf("line %q", got)
 	}
 }

@@ -90,8 +90,8 @@ func runScenario(cmd *cobra.Command, ref string, f runFlags) error {
 	}
 
 	var opts []sim.Option
-	if p := newProgress(cmd.ErrOrStderr(), sc.Name, f.replications); p != nil {
-		defer p.finish()
+	p := newProgress(cmd.ErrOrStderr(), sc.Name, f.replications)
+	if p != nil {
 		opts = append(opts, sim.WithProgress(p.update))
 	}
 	var res *result.Result
@@ -101,6 +101,8 @@ func runScenario(cmd *cobra.Command, ref string, f runFlags) error {
 		// TEMPORARY until sim's replications entry point lands (then: sim.Replicate).
 		err = errors.New("--replications > 1: the simulator's replications entry point has not landed in this build yet")
 	}
+	// Erase the progress line before anything else reaches the terminal.
+	p.finish()
 	if err != nil {
 		var se *scenarios.Error
 		if errors.As(err, &se) {
