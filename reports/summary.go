@@ -227,12 +227,21 @@ var kindColumns = []kindColumn{
 	{"throttled", func(c *result.Component) string {
 		return nonZero(c.Throttled, func() string { return count(c.Throttled) + pct(c.Throttled, c.Offered) })
 	}},
+	{"timed out (504)", func(c *result.Component) string {
+		return nonZero(c.TimedOut, func() string { return count(c.TimedOut) + pct(c.TimedOut, c.Offered) })
+	}},
 	{"errors", func(c *result.Component) string { return nonZero(c.Errors, func() string { return count(c.Errors) }) }},
 	{"invocations", func(c *result.Component) string {
 		return nonZero(c.Invocations, func() string { return count(c.Invocations) })
 	}},
 	{"cold starts", func(c *result.Component) string {
 		return nonZero(c.ColdStarts, func() string { return count(c.ColdStarts) + pct(c.ColdStarts, c.Invocations) })
+	}},
+	{"billed", func(c *result.Component) string {
+		if c.BilledGBS == 0 {
+			return ""
+		}
+		return si(c.BilledGBS) + " GB-s"
 	}},
 	{"max depth", func(c *result.Component) string {
 		return nonZero(c.MaxDepth, func() string { return count(c.MaxDepth) })
@@ -262,7 +271,11 @@ var kindColumns = []kindColumn{
 		if c.PeakUnitsPS == 0 {
 			return ""
 		}
-		return rate(c.PeakUnitsPS)
+		s := rate(c.PeakUnitsPS)
+		if c.PeakReadUnitsPS != 0 || c.PeakWriteUnitsPS != 0 {
+			s += " (read " + rate(c.PeakReadUnitsPS) + ", write " + rate(c.PeakWriteUnitsPS) + ")"
+		}
+		return s
 	}},
 }
 
