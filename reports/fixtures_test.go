@@ -120,6 +120,8 @@ func mmcFixture() *result.Result {
 			{Figure: "components.workers.wait_ms.mean", Mean: 204.1, HalfWidth: 1.7},
 			{Figure: "components.workers.wait_ms.p99", Mean: 2_270, HalfWidth: 22},
 			{Figure: "components.workers.utilization", Mean: 0.79991, HalfWidth: 0.0004},
+			{Figure: "components.workers.peak_concurrency", Mean: 10, HalfWidth: 0},
+			{Figure: "components.workers.analytic.sim_p_wait", Mean: 0.4089, HalfWidth: 0.0031},
 		},
 		Timing: result.Timing{WallS: 3.2, Events: 46_079_504, EventsPerS: 14_399_845},
 	}

@@ -192,8 +192,12 @@ func signedPercent(frac float64) string {
 // precision the half-width warrants (two significant digits of it) and on one SI scale:
 // 204.1 ±1.7, 0.79991 ±0.00040, 11.5199M ±0.0031M.
 func meanPM(mean, hw float64) (string, string) {
+	if hw == 0 && math.Abs(mean) < 1e6 {
+		// No spread: the figure is the same in every replication, show it as it is.
+		return strconv.FormatFloat(mean, 'f', -1, 64), "±0"
+	}
 	if hw == 0 || math.IsNaN(hw) || math.IsInf(hw, 0) || math.IsNaN(mean) || math.IsInf(mean, 0) {
-		return sig3(mean), "±" + sig3(hw)
+		return si(mean), "±" + sig3(hw)
 	}
 	hw = math.Abs(hw)
 	scale, i := 1.0, 0

@@ -73,7 +73,9 @@ func TestHumanFormats(t *testing.T) {
 		{"pm thousands", pm(5300, 41), "5300 ±41"},
 		{"pm millions", pm(11_519_870, 3100), "11.5199M ±0.0031M"},
 		{"pm wide", pm(12, 30), "12 ±30"},
-		{"pm zero", pm(7, 0), "7.00 ±0"},
+		{"pm zero", pm(7, 0), "7 ±0"},
+		{"pm zero fraction", pm(0.25, 0), "0.25 ±0"},
+		{"pm zero big", pm(12_345_678, 0), "12.3M ±0"},
 	}...)
 	for _, c := range cases {
 		if c.got != c.want {

@@ -130,6 +130,8 @@ func TestTableShowsAnalyticAndIntervals(t *testing.T) {
 		"0 / 2.27s ±22.0ms", // wait p50 / p99
 		"95% confidence intervals over 4 replications",
 		"400h (first 1h is warm-up, not measured)",
+		"│    0.4089 │  ±0.0031 │", // P(wait) with its interval across replications
+		"│ components.workers.peak_concurrency    │       10 │       ±0 │      ±0% │",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)

@@ -58,7 +58,7 @@ func summarize(r *result.Result) summary {
 	if b, ok := kindSpecificBlock(r); ok {
 		s.blocks = append(s.blocks, b)
 	}
-	if b, ok := analyticBlock(r); ok {
+	if b, ok := analyticBlock(r, ci); ok {
 		s.blocks = append(s.blocks, b)
 	}
 	s.blocks = append(s.blocks, checksBlock(r))
@@ -198,6 +198,7 @@ func componentsBlock(r *result.Result, ci intervals) block {
 		if c.Capacity > 0 {
 			peak += "/" + concurrency(c.Capacity)
 		}
+		peak = ci.with(p+"peak_concurrency", peak, func(x float64) string { return sig3(x) })
 		row = append(row,
 			ci.count(p+"offered", c.Offered),
 			ci.count(p+"accepted", c.Accepted),
@@ -320,7 +321,7 @@ func kindSpecificBlock(r *result.Result) (block, bool) {
 
 // analyticBlock sets the textbook queueing figures beside the simulated ones for every
 // component that matches a textbook queue: the simulator's proof of its own correctness.
-func analyticBlock(r *result.Result) (block, bool) {
+func analyticBlock(r *result.Result, ci intervals) (block, bool) {
 	b := block{
 		title:   "Analytic check (textbook queue vs simulation)",
 		header:  []string{"component", "model", "inputs", "figure", "textbook", "simulated", "±95%", "difference"},
@@ -340,7 +341,9 @@ func analyticBlock(r *result.Result) (block, bool) {
 					fixedMillis(a.WaitMeanMS), fixedMillis(a.SimWaitMeanMS), halfWidth(fixedMillis, a.WaitMeanHalfWidthMS),
 					relDiff(a.SimWaitMeanMS, a.WaitMeanMS)},
 				[]string{c.Name, model, inputs, "P(wait)",
-					prob(a.PWait), prob(a.SimPWait), "", absDiff(a.SimPWait, a.PWait)})
+					prob(a.PWait), prob(a.SimPWait),
+					halfWidth(prob, ci["components."+c.Name+".analytic.sim_p_wait"]),
+					absDiff(a.SimPWait, a.PWait)})
 		}
 		if loss || a.Model == "M/M/c/K" || a.PBlock != 0 || a.SimPBlock != 0 {
 			b.rows = append(b.rows, []string{c.Name, model, inputs, "P(block)",

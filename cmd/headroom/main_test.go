@@ -161,6 +161,21 @@ func TestRunMarkdownAndOutFile(t *testing.T) {
 	}
 }
 
+func TestRunReplications(t *testing.T) {
+	r := runJSON(t, "mmc", "--horizon", "1h", "--replications", "3")
+	if r.Replications != 3 {
+		t.Errorf("replications %d, want 3", r.Replications)
+	}
+	if len(r.CI95) == 0 {
+		t.Error("no confidence intervals with 3 replications")
+	}
+	for _, iv := range r.CI95 {
+		if iv.HalfWidth < 0 {
+			t.Errorf("%s: negative half-width %v", iv.Figure, iv.HalfWidth)
+		}
+	}
+}
+
 // writeScenario writes a scenario file and returns its path.
 func writeScenario(t *testing.T, name, body string) string {
 	t.Helper()

@@ -43,14 +43,12 @@ func newProgress(w io.Writer, name string, replications int) *progress {
 	return &progress{w: w, name: name, start: time.Now(), done: make([]float64, replications)}
 }
 
-// update records that a replication reached virtual time now of end; safe to call from
-// the goroutines of parallel replications. Replications run one after another on each
-// worker, so an update for replication i says nothing of the others: each keeps its own
-// fraction.
-func (p *progress) update(now, end sim.Time) {
-	p.updateReplication(0, now, end)
-}
+// update records the progress of a single run.
+func (p *progress) update(now, end sim.Time) { p.updateReplication(0, now, end) }
 
+// updateReplication records that replication rep reached virtual time now of end. Parallel
+// replications call it from their goroutines; each keeps its own fraction and the line
+// shows their mean.
 func (p *progress) updateReplication(rep int, now, end sim.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

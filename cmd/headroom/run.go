@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/headroom/headroom/reports"
-	"github.com/headroom/headroom/result"
 	"github.com/headroom/headroom/scenarios"
 	"github.com/headroom/headroom/sim"
 )
@@ -92,15 +91,10 @@ func runScenario(cmd *cobra.Command, ref string, f runFlags) error {
 	var opts []sim.Option
 	p := newProgress(cmd.ErrOrStderr(), sc.Name, f.replications)
 	if p != nil {
-		opts = append(opts, sim.WithProgress(p.update))
+		opts = append(opts, sim.WithReplicationProgress(p.updateReplication))
 	}
-	var res *result.Result
-	if f.replications == 1 {
-		res, err = sim.Run(sc, opts...)
-	} else {
-		// TEMPORARY until sim's replications entry point lands (then: sim.Replicate).
-		err = errors.New("--replications > 1: the simulator's replications entry point has not landed in this build yet")
-	}
+	// One replication is exactly sim.Run; more run in parallel on all cores.
+	res, err := sim.RunReplications(sc, f.replications, opts...)
 	// Erase the progress line before anything else reaches the terminal.
 	p.finish()
 	if err != nil {
