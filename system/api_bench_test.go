@@ -30,8 +30,16 @@ const benchDeadline = 2 * time.Minute
 // body and answers a JSON document of the same size: the ceiling of this machine's HTTP
 // stack with this client. processed/bare is the figure to watch (target >= 0.5).
 //
+// The via_thrift case runs the second architecture: the API calls the Thrift service
+// (loopback) which calls the pipeline.
+//
 //	go test ./system -run '^$' -bench APIThroughput -benchtime 20000x
 func BenchmarkAPIThroughput(b *testing.B) {
+	b.Run("direct", func(b *testing.B) { benchThroughput(b, false) })
+	b.Run("via_thrift", func(b *testing.B) { benchThroughput(b, true) })
+}
+
+func benchThroughput(b *testing.B, viaThrift bool) {
 	b.ReportAllocs()
 	b.StopTimer()
 	client := benchClient()
@@ -44,6 +52,9 @@ func BenchmarkAPIThroughput(b *testing.B) {
 		HTTPAddr:    "127.0.0.1:0",
 		AdminTokens: []string{adminToken},
 		Pipeline:    system.PipelineConfig{VisibilityTimeout: 30 * time.Second},
+	}
+	if viaThrift {
+		cfg.ThriftAddr, cfg.APIViaThrift = "127.0.0.1:0", true
 	}
 	srv, err := system.NewServer(context.Background(), cfg,
 		system.WithServerLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
