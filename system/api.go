@@ -37,8 +37,7 @@ type API struct {
 	now      func() time.Time
 	log      *slog.Logger
 
-	// accepting is false until Start-up is complete and again once Drain is called; it
-	// gates mutations and /readyz.
+	// accepting gates mutations and /readyz: Drain clears it, Accept sets it.
 	accepting atomic.Bool
 
 	mux *http.ServeMux
