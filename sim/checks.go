@@ -34,8 +34,8 @@ func littleCheck(name string, st *compStats, end Time) result.Check {
 	span := float64(end - start)
 	area := st.inSys.Area(end)
 	sojourns := st.sojourn.sum
-	ageEnd := float64(st.inSys.Value())*float64(end) - st.arrivals
-	ageStart := float64(st.startN)*float64(start) - st.startArrivals
+	ageEnd := st.arrivals.ageAt(st.inSys.Value(), end)
+	ageStart := st.startArrivals.ageAt(st.startN, start)
 	l, lw, ends := area/span, sojourns/span, (ageEnd-ageStart)/span
 	diff := math.Abs(l - (lw + ends))
 	return result.Check{

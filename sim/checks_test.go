@@ -61,13 +61,32 @@ func TestLittleCatchesBookkeepingErrors(t *testing.T) {
 	bad.completed++
 	bad.busy.Add(30*Second, 0)
 	bad.inSys.Add(30*Second, -1)
-	bad.arrivals -= float64(10 * Second)
+	bad.arrivals.sub(10 * Second)
 	c := littleCheck("bad", &bad, 100*Second)
 	require.False(t, c.Passed, c.Detail)
 }
 
 // A run too short for a confidence interval says so, and its JSON still encodes: no NaN or
 // infinity anywhere, even for a component that completed nothing.
+func TestSum128IsExact(t *testing.T) {
+	var s sum128
+	// A backlog of ten million requests admitted around hour 12 of a day: their age sum
+	// overflows an int64 and loses nanoseconds in a float64.
+	const n = 10_000_000
+	for i := int64(0); i < n; i++ {
+		s.add(12*Hour + Time(i))
+	}
+	// Σ(24h − (12h + i)) = n·12h − n(n−1)/2, exactly.
+	want := float64(n)*float64(12*Hour) - float64(n)*float64(n-1)/2
+	require.Equal(t, want, s.ageAt(n, 24*Hour))
+	for i := int64(0); i < n; i++ {
+		s.sub(12*Hour + Time(i))
+	}
+	require.Equal(t, sum128{}, s)
+	s.add(5)
+	require.Equal(t, -5.0, s.ageAt(0, 100), "negative ages keep their sign")
+}
+
 func TestShortRunsEncodeAndSayTheyCannotCheck(t *testing.T) {
 	sc := mmcScenario(10, 8, scenarios.QueueUnbounded, 500*time.Millisecond)
 	res, err := Run(sc)

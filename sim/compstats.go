@@ -1,5 +1,7 @@
 package sim
 
+import "math/bits"
+
 // compStats are the figures every component keeps in the same way, so that results,
 // Little's-law checks and time series treat all kinds alike. Counters cover the measured
 // period (they are reset at the end of the warm-up).
@@ -19,10 +21,41 @@ type compStats struct {
 	// that count·t − arrivals is its total age at t. Kept with the count at the start of
 	// the measured period (startN, startArrivals, startAt), it closes Little's law exactly
 	// over a finite period: see littleCheck.
-	arrivals      float64
+	arrivals      sum128
 	startN        int64
-	startArrivals float64
+	startArrivals sum128
 	startAt       Time
+}
+
+// sum128 is an exact sum of non-negative int64s in 128 bits: two integer instructions per
+// update, no rounding however large a backlog's total age grows.
+type sum128 struct{ hi, lo uint64 }
+
+func (s *sum128) add(x Time) {
+	var c uint64
+	s.lo, c = bits.Add64(s.lo, uint64(x), 0)
+	s.hi += c
+}
+
+func (s *sum128) sub(x Time) {
+	var b uint64
+	s.lo, b = bits.Sub64(s.lo, uint64(x), 0)
+	s.hi -= b
+}
+
+// ageAt returns n·t − s (the total age at t of n requests whose admission times sum to s),
+// as a float64.
+func (s sum128) ageAt(n int64, t Time) float64 {
+	hi, lo := bits.Mul64(uint64(n), uint64(t)) // n, t ≥ 0
+	lo, b := bits.Sub64(lo, s.lo, 0)
+	hi, _ = bits.Sub64(hi, s.hi, b)
+	if int64(hi) < 0 { // more admitted time than n·t: a bookkeeping error, keep its sign
+		hi, lo = ^hi, ^lo
+		lo, c := bits.Add64(lo, 1, 0)
+		hi += c
+		return -(float64(hi)*0x1p64 + float64(lo))
+	}
+	return float64(hi)*0x1p64 + float64(lo)
 }
 
 func (s *compStats) init(m *Model) {
@@ -39,7 +72,7 @@ func (s *compStats) offer() { s.offered++ }
 func (s *compStats) admit(now Time) {
 	s.accepted++
 	s.inSys.Add(now, 1)
-	s.arrivals += float64(now)
+	s.arrivals.add(now)
 	s.blockBM.Add(now, 0, 1)
 }
 
@@ -63,7 +96,7 @@ func (s *compStats) start(now, wait Time) {
 // was admitted.
 func (s *compStats) done(now, sojourn Time) {
 	s.completed++
-	s.arrivals -= float64(now - sojourn)
+	s.arrivals.sub(now - sojourn)
 	s.busy.Add(now, -1)
 	s.inSys.Add(now, -1)
 	s.sojourn.Record(sojourn)
