@@ -28,8 +28,9 @@ type ThriftClient struct {
 var _ CRUD = (*ThriftClient)(nil)
 
 type thriftConn struct {
-	trans thrift.TTransport
-	rpc   *headroomrpc.RequestServiceClient
+	trans  thrift.TTransport
+	rpc    *headroomrpc.RequestServiceClient
+	reused bool // taken from the pool: the server may have closed it since
 }
 
 // DefaultThriftIdleConns is how many idle connections a ThriftClient keeps; calls beyond
@@ -48,9 +49,14 @@ func NewThriftClient(addr string, idleConns int) *ThriftClient {
 func (c *ThriftClient) get(ctx context.Context) (*thriftConn, error) {
 	select {
 	case tc := <-c.idle:
+		tc.reused = true
 		return tc, nil
 	default:
 	}
+	return c.dial(ctx)
+}
+
+func (c *ThriftClient) dial(ctx context.Context) (*thriftConn, error) {
 	c.mu.Lock()
 	closed := c.closed
 	c.mu.Unlock()
@@ -89,16 +95,32 @@ func (c *ThriftClient) put(tc *thriftConn) {
 // call runs fn on a pooled connection. A ServiceError becomes an error wrapping its
 // sentinel and the connection goes back to the pool; any other error (transport,
 // protocol, application exception) may have left the connection mid-message, so it is
-// closed.
-func (c *ThriftClient) call(ctx context.Context, op string, fn func(*headroomrpc.RequestServiceClient) error) error {
+// closed. A read that fails on a reused connection with a transport error is tried once
+// more on a fresh one: the service may have restarted since the connection was pooled.
+// Writes are not, since the first attempt may have been applied.
+func (c *ThriftClient) call(ctx context.Context, op string, idempotent bool, fn func(*headroomrpc.RequestServiceClient) error) error {
 	tc, err := c.get(ctx)
 	if err != nil {
 		return err
 	}
+	err = c.callOn(ctx, tc, op, fn)
+	if err != nil && idempotent && tc.reused && errors.Is(err, errTransport) {
+		if tc, err = c.dial(ctx); err != nil {
+			return err
+		}
+		err = c.callOn(ctx, tc, op, fn)
+	}
+	return err
+}
+
+// errTransport marks transport failures for the retry; it is wrapped beside ErrClosed.
+var errTransport = errors.New("transport")
+
+func (c *ThriftClient) callOn(ctx context.Context, tc *thriftConn, op string, fn func(*headroomrpc.RequestServiceClient) error) error {
 	// Thrift's socket ignores contexts, so the context's end closes the connection, which
 	// unblocks the call; such a connection is not reused.
 	stop := context.AfterFunc(ctx, func() { tc.trans.Close() })
-	err = fn(tc.rpc)
+	err := fn(tc.rpc)
 	if !stop() {
 		if err == nil {
 			return nil
@@ -117,7 +139,7 @@ func (c *ThriftClient) call(ctx context.Context, op string, fn func(*headroomrpc
 		tc.trans.Close()
 		var te thrift.TTransportException
 		if errors.As(err, &te) {
-			return fmt.Errorf("thrift %s: %v: %w", op, err, ErrClosed)
+			return fmt.Errorf("thrift %s: %v: %w", op, err, errors.Join(ErrClosed, errTransport))
 		}
 		return fmt.Errorf("thrift %s: %w", op, err)
 	}
@@ -126,7 +148,7 @@ func (c *ThriftClient) call(ctx context.Context, op string, fn func(*headroomrpc
 // Get implements Reader.
 func (c *ThriftClient) Get(ctx context.Context, id string) (Request, error) {
 	var out Request
-	err := c.call(ctx, "get", func(rpc *headroomrpc.RequestServiceClient) error {
+	err := c.call(ctx, "get", true, func(rpc *headroomrpc.RequestServiceClient) error {
 		w, err := rpc.Get(ctx, id)
 		if err == nil {
 			out = fromWire(w)
@@ -147,7 +169,7 @@ func (c *ThriftClient) List(ctx context.Context, cursor string, limit int) (Page
 		in.Limit = &l
 	}
 	var out Page
-	err := c.call(ctx, "list", func(rpc *headroomrpc.RequestServiceClient) error {
+	err := c.call(ctx, "list", true, func(rpc *headroomrpc.RequestServiceClient) error {
 		p, err := rpc.ListRequests(ctx, in)
 		if err != nil {
 			return err
@@ -166,7 +188,7 @@ func (c *ThriftClient) List(ctx context.Context, cursor string, limit int) (Page
 func (c *ThriftClient) Create(ctx context.Context, r Request) (Request, error) {
 	in := &headroomrpc.CreateInput{ID: &r.ID, State: r.State, Payload: r.Payload}
 	var out Request
-	err := c.call(ctx, "create", func(rpc *headroomrpc.RequestServiceClient) error {
+	err := c.call(ctx, "create", false, func(rpc *headroomrpc.RequestServiceClient) error {
 		w, err := rpc.Create(ctx, in)
 		if err == nil {
 			out = fromWire(w)
@@ -180,7 +202,7 @@ func (c *ThriftClient) Create(ctx context.Context, r Request) (Request, error) {
 func (c *ThriftClient) Update(ctx context.Context, r Request) (Request, error) {
 	in := &headroomrpc.UpdateInput{ID: r.ID, Version: r.Version, State: r.State, Payload: r.Payload}
 	var out Request
-	err := c.call(ctx, "update", func(rpc *headroomrpc.RequestServiceClient) error {
+	err := c.call(ctx, "update", false, func(rpc *headroomrpc.RequestServiceClient) error {
 		w, err := rpc.Update(ctx, in)
 		if err == nil {
 			out = fromWire(w)
@@ -192,7 +214,7 @@ func (c *ThriftClient) Update(ctx context.Context, r Request) (Request, error) {
 
 // Delete implements Writer.
 func (c *ThriftClient) Delete(ctx context.Context, id string, version int64) error {
-	return c.call(ctx, "remove", func(rpc *headroomrpc.RequestServiceClient) error {
+	return c.call(ctx, "remove", false, func(rpc *headroomrpc.RequestServiceClient) error {
 		return rpc.Remove(ctx, id, version)
 	})
 }

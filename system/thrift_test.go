@@ -255,3 +255,34 @@ func TestThriftShutdownWithIdleConnections(t *testing.T) {
 		t.Fatalf("get after shutdown: %v, want ErrClosed", err)
 	}
 }
+
+// TestThriftClientReadsSurviveARestart: a pooled connection to a service that restarted
+// is dead; a read on it is retried once on a fresh connection.
+func TestThriftClientReadsSurviveARestart(t *testing.T) {
+	ctx := context.Background()
+	store := memory.NewStore()
+	serve := func(addr string) (*system.ThriftServer, string) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := system.NewThriftServer(system.NewThriftHandler(store, system.DefaultStates))
+		go srv.Serve(ln)
+		return srv, ln.Addr().String()
+	}
+	first, addr := serve("127.0.0.1:0")
+	client := system.NewThriftClient(addr, 4)
+	defer client.Close()
+	if _, err := client.Create(ctx, system.Request{ID: "r", State: "pending"}); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	first.Shutdown(sctx)
+	second, _ := serve(addr)
+	defer second.Shutdown(sctx)
+	got, err := client.Get(ctx, "r")
+	if err != nil || got.ID != "r" {
+		t.Fatalf("get after restart: %+v, %v", got, err)
+	}
+}
