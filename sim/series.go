@@ -25,16 +25,28 @@ const (
 	opWarmupEnd
 )
 
-// maxSeriesPoints bounds the series length: long horizons get coarser intervals.
+// maxSeriesPoints bounds the series length: long horizons get coarser intervals, so a
+// result's size does not grow with its horizon.
 const maxSeriesPoints = 1440
 
+// seriesInterval is the shortest whole number of minutes that keeps a horizon's series
+// within maxSeriesPoints: k minutes give ⌊horizon / k min⌋ points.
+func seriesInterval(horizon Time) Time {
+	return (horizon/((maxSeriesPoints+1)*Minute) + 1) * Minute
+}
+
 func newSeriesSampler(m *Model) *seriesSampler {
-	s := &seriesSampler{m: m, interval: Minute}
-	for m.horizon/s.interval > maxSeriesPoints {
-		s.interval += Minute
-	}
+	s := &seriesSampler{m: m, interval: seriesInterval(m.horizon)}
+	// The slices get their final size now, so sampling never allocates during the run.
+	points := int(m.horizon / s.interval)
+	s.offered = make([]float64, 0, points)
 	for range m.comps {
-		s.comps = append(s.comps, &compSeries{})
+		cs := &compSeries{}
+		cs.s.ThroughputRPS = make([]float64, 0, points)
+		cs.s.Concurrency = make([]float64, 0, points)
+		cs.s.QueueDepth = make([]float64, 0, points)
+		cs.s.Throttled = make([]float64, 0, points)
+		s.comps = append(s.comps, cs)
 	}
 	s.id = m.k.Register(s)
 	m.k.Schedule(s.interval, s.id, opSample, 0)
