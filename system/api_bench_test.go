@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -56,14 +55,7 @@ func benchThroughput(b *testing.B, viaThrift bool) {
 	if viaThrift {
 		cfg.ThriftAddr, cfg.APIViaThrift = "127.0.0.1:0", true
 	}
-	srv, err := system.NewServer(context.Background(), cfg,
-		system.WithServerLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	srv := startServer(b, cfg)
 	p := srv.Pipeline()
 	apiURL := "http://" + srv.HTTPAddr() + "/v1/requests"
 
@@ -196,15 +188,7 @@ func startBareServer(b *testing.B) (string, func()) {
 // BenchmarkAPICreateHandler is the API's own cost per create, without the network: the
 // handler over a running pipeline (memory backend), called in-process.
 func BenchmarkAPICreateHandler(b *testing.B) {
-	cfg := system.ServerConfig{HTTPAddr: "127.0.0.1:0", AdminTokens: []string{adminToken}}
-	srv, err := system.NewServer(context.Background(), cfg,
-		system.WithServerLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	srv := startServer(b, system.ServerConfig{HTTPAddr: "127.0.0.1:0", AdminTokens: []string{adminToken}})
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

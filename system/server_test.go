@@ -28,7 +28,7 @@ func testServerConfig() system.ServerConfig {
 	}
 }
 
-func startServer(t *testing.T, cfg system.ServerConfig, opts ...system.ServerOption) *system.Server {
+func startServer(t testing.TB, cfg system.ServerConfig, opts ...system.ServerOption) *system.Server {
 	t.Helper()
 	quiet := system.WithServerLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s, err := system.NewServer(context.Background(), cfg, append([]system.ServerOption{quiet}, opts...)...)
