@@ -128,7 +128,7 @@ func TestServerServesBothArchitectures(t *testing.T) {
 // refused from the moment intake stops.
 func TestServerGracefulShutdownDrains(t *testing.T) {
 	cfg := testServerConfig()
-	cfg.DrainDelay = 300 * time.Millisecond
+	cfg.DrainDelay = time.Second // long enough for the test to see the 503 on a loaded machine
 	cfg.Pipeline.Work = system.Work{ServiceTime: system.Dist{Kind: system.DistConstant, Value: 50 * time.Millisecond}}
 	cfg.Pipeline.AccountConcurrency = 10
 	s := startServer(t, cfg)

@@ -145,7 +145,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	var errb syncBuffer
 	go func() {
 		code := run([]string{"serve", "--scenario", "mmc", "--http-addr", addr, "--thrift-addr", freeAddr(t),
-			"--api-via-thrift", "--token", "tk", "--drain-delay", "300ms", "--drain-timeout", "20s"}, io.Discard, &errb)
+			"--api-via-thrift", "--token", "tk", "--drain-delay", "1s", "--drain-timeout", "20s"}, io.Discard, &errb)
 		done <- outcome{code, errb.String()}
 	}()
 	base := "http://" + addr
