@@ -23,9 +23,11 @@ import (
 type qchan struct {
 	id uint64
 	ch *amqp.Channel
-	// qosMu makes Qos and the Consume it is meant for atomic: a prefetch count applies to
-	// the consumers created after it on the channel.
-	qosMu sync.Mutex
+	// rpcMu serializes synchronous methods: the library matches a reply to whichever
+	// caller waits first, so two concurrent calls on one channel can swap replies. It also
+	// keeps Qos and the Consume it is meant for together (a prefetch count applies to the
+	// consumers created after it).
+	rpcMu sync.Mutex
 
 	mu      sync.Mutex
 	dead    bool

@@ -132,13 +132,13 @@ func (q *queue) receiveOnce(ctx context.Context, want int, window time.Duration,
 		return dst, false, fmt.Errorf("receive: %w", err)
 	}
 	tag := q.bus.consumerTag()
-	qc.qosMu.Lock()
+	qc.rpcMu.Lock()
 	err = qc.ch.Qos(want, 0, false)
 	var deliveries <-chan amqp.Delivery
 	if err == nil {
 		deliveries, err = qc.ch.Consume(q.names[0], tag, false, false, false, false, nil)
 	}
-	qc.qosMu.Unlock()
+	qc.rpcMu.Unlock()
 	if err != nil {
 		if !qc.alive() {
 			return dst, true, nil
@@ -180,7 +180,9 @@ func (q *queue) receiveOnce(ctx context.Context, want int, window time.Duration,
 	}
 	// After cancel-ok the library closes deliveries; whatever the broker pushed before it
 	// (at most the prefetch) is still in there.
+	qc.rpcMu.Lock()
 	_ = qc.ch.Cancel(tag, false)
+	qc.rpcMu.Unlock()
 	for d := range deliveries {
 		got = append(got, d)
 	}
@@ -235,8 +237,8 @@ func (q *queue) delivery(d *amqp.Delivery, receipt string) system.Delivery {
 // message goes back to the head of its quorum queue, so the order holds through
 // redeliveries.
 func (q *queue) startShards(qc *qchan) error {
-	qc.qosMu.Lock()
-	defer qc.qosMu.Unlock()
+	qc.rpcMu.Lock()
+	defer qc.rpcMu.Unlock()
 	if err := qc.ch.Qos(1, 0, false); err != nil {
 		return fmt.Errorf("qos: %w", err)
 	}
