@@ -58,11 +58,22 @@ type Kernel struct {
 	// of a removal and an insertion. Most handlers schedule at least one event (the next
 	// arrival, the end of a service), so most events cost one heap pass, not two.
 	vacant bool
+
+	// timers hold the events of timers (sentinel when disarmed), owners their handlers;
+	// next is the index of the earliest armed one (-1: none), recomputed before the next
+	// event when dirty.
+	timers      []event
+	owners      []HandlerID
+	next        int
+	timersDirty bool
 }
+
+// TimerID names a timer (see NewTimer).
+type TimerID int32
 
 // NewKernel returns a kernel at time zero with room for sizeHint pending events.
 func NewKernel(sizeHint int) *Kernel {
-	return &Kernel{queue: newEventQueue(sizeHint)}
+	return &Kernel{queue: newEventQueue(sizeHint), next: -1}
 }
 
 // Register adds a handler and returns the id to schedule its events with.
@@ -77,12 +88,57 @@ func (k *Kernel) Now() Time { return k.now }
 // Events returns the number of events executed so far.
 func (k *Kernel) Events() int64 { return k.events }
 
-// Pending returns the number of scheduled events not yet executed.
+// Pending returns the number of scheduled events not yet executed, armed timers included.
 func (k *Kernel) Pending() int {
+	n := k.queue.len()
 	if k.vacant {
-		return k.queue.len() - 1
+		n--
 	}
-	return k.queue.len()
+	for i := range k.timers {
+		if k.timers[i].seq != sentinel.seq {
+			n++
+		}
+	}
+	return n
+}
+
+// NewTimer gives handler h a timer: a single pending event, kept outside the heap, that
+// SetTimer moves. A process that always has exactly one event outstanding — an arrival
+// stream, whose every arrival schedules the next — costs the heap nothing then: the kernel
+// compares the earliest timer with the heap's top, and a handful of timers are scanned
+// when one is set. Timer events run in the same (time, scheduling order) as the others.
+func (k *Kernel) NewTimer(h HandlerID) TimerID {
+	k.timers = append(k.timers, sentinel)
+	k.owners = append(k.owners, h)
+	return TimerID(len(k.timers) - 1)
+}
+
+// SetTimer arms timer t to run its handler's Handle(op, arg) at time at (clamped to now),
+// replacing the event it had pending, if any.
+func (k *Kernel) SetTimer(t TimerID, at Time, op int32, arg int64) {
+	if at < k.now {
+		at = k.now
+	}
+	k.seq++
+	k.timers[t] = event{at: at, seq: k.seq, h: k.owners[t], op: op, arg: arg}
+	k.timersDirty = true
+}
+
+// StopTimer disarms timer t.
+func (k *Kernel) StopTimer(t TimerID) {
+	k.timers[t] = sentinel
+	k.timersDirty = true
+}
+
+// earliestTimer finds the armed timer to run first.
+func (k *Kernel) earliestTimer() {
+	k.timersDirty = false
+	k.next = -1
+	for i := range k.timers {
+		if k.timers[i].seq != sentinel.seq && (k.next < 0 || k.timers[i].before(&k.timers[k.next])) {
+			k.next = i
+		}
+	}
 }
 
 // Schedule runs h.Handle(op, arg) at time at (clamped to now: the past is not reachable).
@@ -113,9 +169,25 @@ func (k *Kernel) Stop() { k.stop = true }
 func (k *Kernel) Run(end Time) {
 	k.stop = false
 	q := &k.queue
-	for q.len() > 0 && !k.stop {
-		top := q.top()
-		if top.at > end {
+	for !k.stop {
+		if k.timersDirty {
+			k.earliestTimer()
+		}
+		top := q.top() // a sentinel when the heap is empty
+		if k.next >= 0 && k.timers[k.next].before(top) {
+			tm := &k.timers[k.next]
+			if tm.at > end {
+				break
+			}
+			ev := *tm
+			*tm = sentinel
+			k.timersDirty = true
+			k.now = ev.at
+			k.events++
+			k.handlers[ev.h].Handle(ev.op, ev.arg)
+			continue
+		}
+		if q.len() == 0 || top.at > end {
 			break
 		}
 		ev := *top

@@ -112,11 +112,12 @@ func itoa(n int) string {
 // delays, some of them zero, so the kernel's replace-the-root path, its plain insertions
 // and its removals all run; it records the order in which events arrive.
 type chain struct {
-	k     *Kernel
-	id    HandlerID
-	r     *rand.Rand
-	order []int64
-	next  int64
+	k      *Kernel
+	id     HandlerID
+	r      *rand.Rand
+	order  []int64
+	next   int64
+	timers []TimerID
 }
 
 func (c *chain) Handle(op int32, arg int64) {
@@ -127,6 +128,11 @@ func (c *chain) Handle(op int32, arg int64) {
 	for n := c.r.IntN(4); n > 0 && c.next < 20000; n-- {
 		c.next++
 		d := Time(c.r.IntN(50)) // coarse delays make equal times common
+		if len(c.timers) > 0 && c.r.IntN(3) == 0 {
+			// Re-arm a timer instead: its pending event, if any, is dropped.
+			c.k.SetTimer(c.timers[c.r.IntN(len(c.timers))], c.k.Now()+d, 0, c.next)
+			continue
+		}
 		c.k.After(d, c.id, 0, c.next)
 	}
 }
@@ -135,6 +141,7 @@ func TestKernelReplacingTheRootKeepsTimeAndSchedulingOrder(t *testing.T) {
 	k := NewKernel(0)
 	c := &chain{k: k, r: rand.New(rand.NewPCG(3, 4))}
 	c.id = k.Register(c)
+	c.timers = []TimerID{k.NewTimer(c.id), k.NewTimer(c.id), k.NewTimer(c.id)}
 	// Reference order: every event's (time, seq) is known when it is scheduled; wrap the
 	// handler to log them and check that they come out sorted.
 	type stamp struct {
@@ -167,6 +174,30 @@ type stampHandler struct {
 func (s *stampHandler) Handle(op int32, arg int64) {
 	s.log(arg)
 	s.inner.Handle(op, arg)
+}
+
+func TestTimersRunInOrderWithTheHeap(t *testing.T) {
+	k := NewKernel(0)
+	var got []int64
+	h := k.Register(HandlerFunc(func(op int32, arg int64) { got = append(got, arg) }))
+	tm := k.NewTimer(h)
+	k.Schedule(10, h, 0, 1)
+	k.SetTimer(tm, 10, 0, 2) // same time, scheduled later: runs after 1
+	k.Schedule(10, h, 0, 3)
+	k.Schedule(5, h, 0, 4)
+	require.Equal(t, 4, k.Pending())
+	k.Run(100)
+	require.Equal(t, []int64{4, 1, 2, 3}, got)
+	k.SetTimer(tm, 200, 0, 5)
+	k.SetTimer(tm, 150, 0, 6) // replaces 5
+	k.Run(175)
+	require.Equal(t, []int64{4, 1, 2, 3, 6}, got)
+	k.SetTimer(tm, 300, 0, 7)
+	k.StopTimer(tm)
+	require.Zero(t, k.Pending())
+	k.Run(1000)
+	require.Len(t, got, 5)
+	require.Equal(t, Time(1000), k.Now())
 }
 
 func TestKernelPendingExcludesTheEventBeingHandled(t *testing.T) {

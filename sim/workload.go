@@ -14,6 +14,7 @@ import (
 type workload struct {
 	m     *Model
 	id    HandlerID
+	timer TimerID // the one pending arrival
 	rng   *rand.Rand
 	entry component
 
@@ -112,8 +113,9 @@ func newWorkload(m *Model, seed uint64) (*workload, error) {
 		w.users = uint32(min(wsc.Users, math.MaxUint32))
 	}
 	w.id = m.k.Register(w)
+	w.timer = m.k.NewTimer(w.id)
 	if t, ok := w.nextAfter(0); ok {
-		m.k.Schedule(t, w.id, 0, 0)
+		m.k.SetTimer(w.timer, t, 0, 0)
 	}
 	return w, nil
 }
@@ -208,7 +210,7 @@ func (w *workload) Handle(op int32, arg int64) {
 		m.offered++
 	}
 	if t, ok := w.nextAfter(m.k.now); ok {
-		m.k.Schedule(t, w.id, 0, 0)
+		m.k.SetTimer(w.timer, t, 0, 0)
 	}
 	w.entry.accept(r)
 }
