@@ -92,7 +92,7 @@ func (s *Sampler) Sample(r *rand.Rand) Time {
 	case distUniform:
 		return Time(s.a + r.Float64()*s.b)
 	case distLognormal:
-		return Time(math.Exp(s.a + s.b*r.NormFloat64()))
+		return Time(fastExp(s.a + s.b*r.NormFloat64()))
 	case distEmpirical:
 		return Time(s.empirical(r.Float64()))
 	}
