@@ -74,19 +74,26 @@ func (p *pool) accept(r ReqID) {
 func (p *pool) begin(r ReqID, at, now Time) {
 	s := p.freeSlot[len(p.freeSlot)-1]
 	p.freeSlot = p.freeSlot[:len(p.freeSlot)-1]
+	p.serve(s, r, at, now)
+}
+
+// serve starts serving r in slot s.
+func (p *pool) serve(s int32, r ReqID, at, now Time) {
 	p.slots[s] = poolSlot{r: r, at: at}
 	p.st.start(now, now-at)
 	p.m.k.After(p.svc.Sample(p.rng), p.id, opPoolDone, int64(s))
 }
 
+// Handle ends the service in slot arg; the first waiter, if any, takes the slot over.
 func (p *pool) Handle(op int32, arg int64) {
 	now := p.m.k.now
 	s := p.slots[arg]
 	p.st.done(now, now-s.at)
-	p.freeSlot = append(p.freeSlot, int32(arg))
 	if p.waiting.len() > 0 {
 		w := p.waiting.pop()
-		p.begin(w.r, w.at, now)
+		p.serve(int32(arg), w.r, w.at, now)
+	} else {
+		p.freeSlot = append(p.freeSlot, int32(arg))
 	}
 	p.forward(s.r)
 }
