@@ -83,6 +83,11 @@ func (m *Model) analytic(p *pool) (a *result.Analytic, intervals bool) {
 	if wl.entry != component(p) || wl.profile != profileFlat || wl.deterministic || !p.svc.Exponential() {
 		return nil, false
 	}
+	for _, c := range m.comps {
+		if c.base().next == component(p) {
+			return nil, false // fed by another component too: not the workload's Poisson stream alone
+		}
+	}
 	lambda := wl.mean
 	mu := 1e9 / p.svc.Mean()
 	a = &result.Analytic{
