@@ -32,6 +32,11 @@ type Result struct {
 	Breaks     []Break      `json:"breaks,omitempty"`
 	CI95       []Interval   `json:"ci95,omitempty"`
 	Series     *SeriesIndex `json:"series,omitempty"`
+	// Cost prices the usage of every component (see Component.Usage) with a dated price
+	// table: over the measured period, per month, per service and per million requests.
+	Cost *Cost `json:"cost,omitempty"`
+	// Claims are the scenario's claims, each with its verdict and the evidence for it.
+	Claims []ClaimResult `json:"claims,omitempty"`
 
 	// Timing is the only part that differs between two runs of the same scenario and seed.
 	Timing Timing `json:"timing"`
@@ -122,8 +127,19 @@ type Component struct {
 	TimedOut int64 `json:"timed_out,omitempty"`
 	// BilledGBS is a function's billed compute in GB-seconds: every invocation's duration,
 	// INIT included, rounded up to the millisecond, × its memory.
-	BilledGBS float64   `json:"billed_gb_s,omitempty"`
-	Analytic  *Analytic `json:"analytic,omitempty"`
+	BilledGBS float64 `json:"billed_gb_s,omitempty"`
+	// Ordering is reported by kinds that keep messages in order per key (FIFO): how many
+	// messages were checked and how many were processed out of their arrival order.
+	Ordering *Ordering `json:"ordering,omitempty"`
+	// PodsReachable is the most pods the component's cluster can run within its limits
+	// (nodes × pods per node, the cluster's pod limit, vCPU quota); PodsLimit names the
+	// limit that caps it. Reported by Kubernetes kinds.
+	PodsReachable int64  `json:"pods_reachable,omitempty"`
+	PodsLimit     string `json:"pods_limit,omitempty"`
+	// Usage lists what the component consumed that a provider bills, over the measured
+	// period; Result.Cost prices it.
+	Usage    []Usage   `json:"usage,omitempty"`
+	Analytic *Analytic `json:"analytic,omitempty"`
 	// Series is the per-interval time series (see Result.Series for the interval).
 	Series *Series `json:"series,omitempty"`
 }
