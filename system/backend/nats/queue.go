@@ -174,6 +174,9 @@ func (q *queue) onMsg(m *natsgo.Msg) {
 					l.req = nil
 				}
 			}
+			if !q.receiving && q.refresh == nil {
+				q.refresh = time.AfterFunc(q.vis/3, q.refreshLeftovers)
+			}
 		}
 		q.mu.Unlock()
 		q.wake()

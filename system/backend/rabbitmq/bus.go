@@ -60,7 +60,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Bus, error) {
 	cfg := config{shards: DefaultFIFOShards}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
-			return nil, fmt.Errorf("%w: %w", err, system.ErrInvalid)
+			return nil, err
 		}
 	}
 	var rnd [6]byte

@@ -1,6 +1,10 @@
 package rabbitmq
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/headroom/headroom/system"
+)
 
 // DefaultURL is the broker Open uses for an empty DSN: the machine's RabbitMQ.
 const DefaultURL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -22,7 +26,7 @@ type config struct {
 func FIFOShards(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > 256 {
-			return fmt.Errorf("rabbitmq: FIFO shards %d: must be 1..256", n)
+			return fmt.Errorf("rabbitmq: FIFO shards %d: must be 1..256: %w", n, system.ErrInvalid)
 		}
 		c.shards = n
 		return nil

@@ -289,6 +289,12 @@ func (q *queue) takeReady(qc *qchan, dst []system.Delivery, n int) []system.Deli
 			keep = append(keep, a)
 			continue
 		}
+		if q.spec.MaxReceives > 0 && a.receives >= q.spec.MaxReceives {
+			// Returned by consumers that died holding it as often as it may be received:
+			// dead-letter it instead of delivering it once more, as SQS does.
+			_ = qc.ch.Reject(a.d.DeliveryTag, false)
+			continue
+		}
 		a.receives++ // before hold, whose lock orders it before the timer's read
 		r := qc.hold(a.d.DeliveryTag, q.vis, func() { q.expired(a) })
 		if r == "" {

@@ -72,7 +72,14 @@ func queueArgs(q system.QueueSpec, fifo bool, dlx, dlKey string) amqp.Table {
 	if q.MaxReceives > 0 {
 		// A quorum queue dead-letters a message when a return takes its delivery count
 		// above the limit: the first delivery counts 0, so the limit is MaxReceives-1.
-		args["x-delivery-limit"] = int64(q.MaxReceives - 1)
+		// FIFO shards are dead-lettered by the bus itself (see queue.expired); their limit
+		// is one higher, a backstop for consumers that die holding a message, because a
+		// shard consumer may hold one it never handed out, which the close counts too.
+		limit := q.MaxReceives - 1
+		if fifo {
+			limit = q.MaxReceives
+		}
+		args["x-delivery-limit"] = int64(limit)
 		args["x-dead-letter-exchange"] = dlx
 		args["x-dead-letter-routing-key"] = dlKey
 		// at-least-once: the source keeps the message until the dead-letter queue has
