@@ -90,12 +90,21 @@ func special(t reflect.Type, name string) (f fieldSpec, skip, ok bool) {
 			return fieldSpec{key: "regions", hook: decodeRegions}, false, true
 		case "Components":
 			return fieldSpec{key: "components", hook: decodeComponents}, false, true
+		case "InstanceTypes":
+			return fieldSpec{key: "instance_types", hook: decodeInstanceTypes}, false, true
 		case "Source":
 			return f, true, true
 		}
 	case reflect.TypeFor[Region]():
 		if name == "Name" {
 			return f, true, true
+		}
+	case reflect.TypeFor[InstanceType]():
+		switch name {
+		case "Name":
+			return f, true, true
+		case "VCPUs":
+			return fieldSpec{key: "vcpus"}, false, true
 		}
 	case reflect.TypeFor[Workload]():
 		if name == "Mix" {

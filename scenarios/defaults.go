@@ -42,6 +42,10 @@ func applyDefaults(top, defs *node) *node {
 		}
 	}
 
+	if types := defs.get("instance_types"); types != nil {
+		out.set("instance_types", entryLine(out, "instance_types"), entrySrc(out, "instance_types"), merge(types, out.get("instance_types")))
+	}
+
 	if comps := out.get("components"); comps != nil && comps.kind == mapNode {
 		for _, e := range comps.entries {
 			kind, ok := e.val.get("kind").scalar()
@@ -49,6 +53,12 @@ func applyDefaults(top, defs *node) *node {
 				continue
 			}
 			c := merge(defs.get("kinds").get(kind), e.val)
+			if Kind(kind) == KindDeployment { // the provisioner's defaults lie between the kind's and the user's
+				p, _ := c.get("provisioner").scalar()
+				if pd := defs.get("provisioners").get(p); pd != nil {
+					c = merge(merge(defs.get("kinds").get(kind), pd), e.val)
+				}
+			}
 			if Kind(kind) == KindFunction && !hasStem(c, "init") {
 				rt, _ := c.get("runtime").scalar()
 				if init := defs.get("runtimes").get(rt).get("init"); init != nil {

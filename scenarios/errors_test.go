@@ -250,7 +250,7 @@ func TestErrors(t *testing.T) {
 		{"wrong next kind", patch(t, pipeline, "next: worker", "next: tbl"),
 			nil, []string{`s.yaml:24: components.q.next: tbl is a table; the next of a queue must be a function`}},
 		{"topic as a next", patch(t, pipeline, "next: fn", "next: top"),
-			nil, []string{`s.yaml:11: components.api.next: top is a topic; the next of a gateway must be a function, pool or queue; a function publishes to a topic through calls`}},
+			nil, []string{`s.yaml:11: components.api.next: top is a topic; the next of a gateway must be a function, pool, queue or deployment; a function publishes to a topic through calls`}},
 		{"entry a topic", patch(t, pipeline, "entry: api", "entry: top"),
 			nil, []string{`s.yaml:5: workload.entry: top is a topic; arrivals enter a gateway, pool, function or queue`}},
 		{"queue consumer with a next", patch(t, pipeline, "worker: {kind", "worker: {kind: function, runtime: go, duration_ms: 5, next: fn}"),

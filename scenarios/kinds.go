@@ -29,13 +29,13 @@ func init() {
 		{
 			kind:     KindPool,
 			attach:   func(c *Component) reflect.Value { c.Pool = new(Pool); return reflect.ValueOf(c.Pool).Elem() },
-			next:     []Kind{KindPool, KindGateway, KindFunction, KindQueue},
+			next:     []Kind{KindPool, KindGateway, KindFunction, KindQueue, KindDeployment},
 			validate: validatePool,
 		},
 		{
 			kind:     KindGateway,
 			attach:   func(c *Component) reflect.Value { c.Gateway = new(Gateway); return reflect.ValueOf(c.Gateway).Elem() },
-			next:     []Kind{KindFunction, KindPool, KindQueue},
+			next:     []Kind{KindFunction, KindPool, KindQueue, KindDeployment},
 			validate: validateGateway,
 		},
 		{
@@ -62,8 +62,44 @@ func init() {
 		{
 			kind:     KindQueue,
 			attach:   func(c *Component) reflect.Value { c.Queue = new(Queue); return reflect.ValueOf(c.Queue).Elem() },
-			next:     []Kind{KindFunction},
+			next:     []Kind{KindFunction, KindDeployment},
 			validate: validateQueue,
+		},
+		{
+			kind: KindLoadBalancer,
+			attach: func(c *Component) reflect.Value {
+				c.LoadBalancer = new(LoadBalancer)
+				return reflect.ValueOf(c.LoadBalancer).Elem()
+			},
+			next:     []Kind{KindVMTier},
+			validate: validateLoadBalancer,
+		},
+		{
+			kind:     KindVMTier,
+			attach:   func(c *Component) reflect.Value { c.VMTier = new(VMTier); return reflect.ValueOf(c.VMTier).Elem() },
+			next:     []Kind{KindVMTier, KindCache, KindDatabase},
+			validate: validateVMTier,
+		},
+		{
+			kind:     KindCache,
+			attach:   func(c *Component) reflect.Value { c.Cache = new(Cache); return reflect.ValueOf(c.Cache).Elem() },
+			nextHint: "a vmtier reaches a cache through next, and the cache reaches its database through database:",
+			validate: validateCache,
+		},
+		{
+			kind:     KindDatabase,
+			attach:   func(c *Component) reflect.Value { c.Database = new(Database); return reflect.ValueOf(c.Database).Elem() },
+			nextHint: "a vmtier reaches a database through next, or a cache through database:",
+			validate: validateDatabase,
+		},
+		{
+			kind: KindDeployment,
+			attach: func(c *Component) reflect.Value {
+				c.Deployment = new(Deployment)
+				return reflect.ValueOf(c.Deployment).Elem()
+			},
+			next:     []Kind{KindFunction, KindPool, KindQueue, KindDeployment},
+			validate: validateDeployment,
 		},
 	}
 }

@@ -26,6 +26,9 @@ type Scenario struct {
 	Regions []*Region
 	// Components in file order; the order is part of the output, so it never comes from a map.
 	Components []*Component
+	// InstanceTypes holds the instance types the components run on (instance_types in
+	// defaults.yaml, under the scenario's own), in table order.
+	InstanceTypes []*InstanceType
 
 	// Source says where the scenario came from: "bundled:baseline" or a file path.
 	Source string
@@ -135,6 +138,9 @@ type Region struct {
 	// the quota's rate: the throttle is a token bucket holding SNSPublishRPS × this many
 	// tokens (a topic's own PublishRPS gets the same burst time).
 	SNSPublishBurst Duration
+	// EC2VCPUQuota is the account's running on-demand standard instances quota in vCPUs:
+	// Kubernetes nodes cannot be added beyond it.
+	EC2VCPUQuota int
 }
 
 // Kind is a component type.
@@ -148,6 +154,12 @@ const (
 	KindTable    Kind = "table"
 	KindTopic    Kind = "topic"
 	KindQueue    Kind = "queue"
+
+	KindLoadBalancer Kind = "loadbalancer"
+	KindVMTier       Kind = "vmtier"
+	KindCache        Kind = "cache"
+	KindDatabase     Kind = "database"
+	KindDeployment   Kind = "deployment"
 )
 
 // Component is one node of the architecture graph. Exactly one of the kind-specific
@@ -166,6 +178,12 @@ type Component struct {
 	Table    *Table
 	Topic    *Topic
 	Queue    *Queue
+
+	LoadBalancer *LoadBalancer
+	VMTier       *VMTier
+	Cache        *Cache
+	Database     *Database
+	Deployment   *Deployment
 
 	// Pos is where the component was declared, for errors found after loading.
 	Pos Pos

@@ -89,6 +89,8 @@ func (v *validator) scenario() {
 	for _, c := range s.Components {
 		v.component(c)
 	}
+	v.instanceTypes()
+	v.crudMix()
 	v.reserved()
 	v.cycles()
 }
@@ -228,6 +230,7 @@ func (v *validator) regions() {
 		pos("api_gateway_rate_rps", r.APIGatewayRateRPS)
 		pos("api_gateway_burst", float64(r.APIGatewayBurst))
 		pos("sns_publish_rps", r.SNSPublishRPS)
+		pos("ec2_vcpu_quota", float64(r.EC2VCPUQuota))
 		if r.LambdaUnreservedMin < 0 || r.LambdaUnreservedMin > r.LambdaConcurrency {
 			v.fail(p+".lambda_unreserved_min", "must be between 0 and lambda_concurrency (%d), got %d", r.LambdaConcurrency, r.LambdaUnreservedMin)
 		}
