@@ -87,8 +87,11 @@ func init() {
 			validate: validateCache,
 		},
 		{
-			kind:     KindDatabase,
-			attach:   func(c *Component) reflect.Value { c.Database = new(Database); return reflect.ValueOf(c.Database).Elem() },
+			kind: KindDatabase,
+			attach: func(c *Component) reflect.Value {
+				c.Database = new(Database)
+				return reflect.ValueOf(c.Database).Elem()
+			},
 			nextHint: "a vmtier reaches a database through next, or a cache through database:",
 			validate: validateDatabase,
 		},
