@@ -6,6 +6,7 @@ package all
 import (
 	_ "github.com/headroom/headroom/system/backend/dynamodb" // dynamodb store
 	_ "github.com/headroom/headroom/system/backend/memory"   // memory store and bus
+	_ "github.com/headroom/headroom/system/backend/snssqs"   // sns+sqs bus
 	_ "github.com/headroom/headroom/system/backend/nats"     // nats bus
 	_ "github.com/headroom/headroom/system/backend/rabbitmq" // rabbitmq bus
 )
