@@ -44,6 +44,12 @@ type queue struct {
 	maxDepth, deadLettered, redelivered int64
 	maxAge                              Time
 	boundDLQ                            bool
+
+	// Billable requests (usage.go): messages sent through the API (the rest came from SNS
+	// or a redrive), receive and delete requests, empty receives of idle pollers, and the
+	// last arrival, for the idle gaps.
+	apiSends, fromDLQ, receives, deletes, emptyReceives int64
+	lastArrival                                         Time
 }
 
 var (
@@ -115,6 +121,7 @@ func (q *queue) link() error {
 // accept takes a request on the synchronous path (e.g. API Gateway's SQS integration): the
 // message is sent and the caller answered at once.
 func (q *queue) accept(r ReqID) {
+	q.apiSends++
 	q.m.hold(r)
 	q.enqueue(r)
 	q.m.respond(r)
@@ -136,6 +143,7 @@ func (q *queue) enqueue(r ReqID) {
 		}
 		return
 	}
+	q.idleGap(now)
 	if q.visible.len() == 0 {
 		q.esm.gatherFrom = now
 	}
@@ -170,6 +178,7 @@ func (q *queue) takeBatch(now Time, n int) int32 {
 		q.maxAge = max(q.maxAge, now-msg.sent)
 		bt.msgs = append(bt.msgs, msg)
 	}
+	q.receives += q.receiveRequests(len(bt.msgs))
 	return b
 }
 
@@ -180,6 +189,7 @@ func (q *queue) batchDone(b int32, ok bool) {
 	bt := &q.batches[b]
 	q.esm.active--
 	if ok {
+		q.deletes += int64(len(bt.msgs)+9) / 10 // DeleteMessageBatch takes up to 10
 		for _, msg := range bt.msgs {
 			q.st.done(now, now-msg.sent)
 			q.m.release(msg.r)
@@ -252,12 +262,15 @@ func (q *queue) deadLetter(now Time, msg qmsg) {
 		return fmt.Sprintf("a message was received %d times without being processed (visibility timeout %v) and moved to %s",
 			q.maxReceives, time.Duration(q.vt), q.dlq.name)
 	})
+	q.dlq.fromDLQ++
 	q.dlq.enqueue(msg.r)
 }
 
 func (q *queue) resetStats(now Time) {
 	q.maxDepth = q.st.inSys.v - q.st.busy.v
 	q.deadLettered, q.redelivered, q.maxAge = 0, 0, 0
+	q.apiSends, q.fromDLQ, q.receives, q.deletes, q.emptyReceives = 0, 0, 0, 0, 0
+	q.lastArrival = now
 }
 
 func (q *queue) report(c *result.Component) {

@@ -91,6 +91,7 @@ func RunReplications(sc *scenarios.Scenario, n int, opts ...Option) (*result.Res
 		}
 	}
 	res := combine(results)
+	annotate(sc, res, &o)
 	res.Timing = result.Timing{WallS: wall}
 	for _, r := range results {
 		res.Timing.Events += r.Timing.Events
@@ -218,6 +219,7 @@ func deepCopyComponent(c result.Component) result.Component {
 		}
 		c.Series = &s
 	}
+	c.Usage = append([]result.Usage(nil), c.Usage...)
 	return c
 }
 

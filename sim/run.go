@@ -5,6 +5,7 @@ import (
 
 	"github.com/headroom/headroom/result"
 	"github.com/headroom/headroom/scenarios"
+	"github.com/headroom/headroom/sim/cost"
 )
 
 // Option configures a run.
@@ -14,6 +15,7 @@ type options struct {
 	progress    func(now, end Time)
 	repProgress func(rep int, now, end Time)
 	workers     int
+	prices      *cost.Table // nil: the embedded table (annotate.go)
 }
 
 // WithProgress calls f with the virtual time reached, once per series interval. It runs on
@@ -40,6 +42,7 @@ func runSeed(sc *scenarios.Scenario, seed uint64, opts ...Option) (*result.Resul
 	wall := time.Since(start).Seconds()
 	res := m.result()
 	res.Seed = seed
+	annotate(sc, res, &o)
 	res.Timing = result.Timing{WallS: wall, Events: m.k.Events()}
 	if wall > 0 {
 		res.Timing.EventsPerS = float64(m.k.Events()) / wall
@@ -88,6 +91,9 @@ func (m *Model) result() *result.Result {
 			c.Utilization = round6(st.busy.Mean(now) / float64(st.capacity))
 		}
 		comp.report(&c)
+		if mt, ok := comp.(metered); ok {
+			c.Usage = mt.usage(m.horizon - m.warmup)
+		}
 		s := m.series.comps[i].s
 		c.Series = &s
 		if _, ok := comp.(delayStation); ok {

@@ -32,6 +32,8 @@ type table struct {
 	secUnits       float64
 	peakUnits      float64
 	boundW, boundR bool
+	// wUnits and rUnits are the capacity units consumed (usage.go).
+	wUnits, rUnits float64
 }
 
 var (
@@ -116,6 +118,11 @@ func (t *table) call(now Time, write bool) (Time, bool) {
 	}
 	t.secUnits += units
 	t.peakUnits = max(t.peakUnits, t.secUnits)
+	if write {
+		t.wUnits += units
+	} else {
+		t.rUnits += units
+	}
 	var lat Time
 	if write {
 		lat = t.write.Sample(t.rng)
@@ -144,6 +151,7 @@ func (t *table) resetStats(now Time) {
 	t.delay.resetStats(now)
 	t.peakUnits = t.secUnits
 	t.wOD.peak, t.rOD.peak = t.wOD.used, t.rOD.used
+	t.wUnits, t.rUnits = 0, 0
 }
 
 func (t *table) report(c *result.Component) {

@@ -56,6 +56,9 @@ func (t *Table) PriceAt(r *result.Result, factor float64) *result.Cost {
 			if !u.Fixed {
 				q *= factor
 			}
+			if q == 0 {
+				continue // nothing to bill: the component's usage still lists it
+			}
 			e, ok := t.Entry(u.Price)
 			if !ok {
 				c.Unpriced = append(c.Unpriced, fmt.Sprintf("%s: %s (%s)", comp.Name, u.Price, u.Item))
