@@ -86,6 +86,8 @@ func special(t reflect.Type, name string) (f fieldSpec, skip, ok bool) {
 	switch t {
 	case reflect.TypeFor[Scenario]():
 		switch name {
+		case "SLOs":
+			return fieldSpec{key: "slos", hook: decodeSLOs}, false, true
 		case "Regions":
 			return fieldSpec{key: "regions", hook: decodeRegions}, false, true
 		case "Components":

@@ -223,6 +223,8 @@ func (l *loader) resolve(ref string, from *entry, chain []string) (*node, string
 	// A name and a description belong to the file that writes them, not to its variants.
 	base.delete("name")
 	base.delete("description")
+	// Claims are statements about one scenario: a variant makes its own.
+	base.delete("claims")
 	return merge(base, tree), id, nil
 }
 

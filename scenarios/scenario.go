@@ -21,6 +21,12 @@ type Scenario struct {
 	Seed   uint64
 
 	Workload Workload
+	// SLOs are the service-level objectives the scenario must meet (slos: ["api.p99<=300ms"]):
+	// breakpoint searches for the largest load that meets them all.
+	SLOs []SLO
+	// Claims are statements about the scenario with a checkable form; every run reports each
+	// as holds, fails or unknown. Unlike SLOs they are not inherited through extends.
+	Claims []Claim
 	// Regions holds the shared quotas, one entry per region, in file order. A scenario with
 	// no regions gets the single region "default" with the data file's quotas.
 	Regions []*Region

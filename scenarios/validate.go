@@ -74,6 +74,7 @@ const probabilityTolerance = 1e-9
 
 func (v *validator) scenario() {
 	s := v.s
+	v.claims()
 	if s.Horizon <= 0 {
 		v.fail("horizon", "must be > 0 (e.g. horizon: 24h)")
 	}
