@@ -22,7 +22,11 @@ children to compare, and an element is sifted bottom-up (Wegener), so the descen
 branch is the loop bound. And the event being handled stays at the root while its handler
 runs: the first event the handler schedules replaces it in one pass down the heap (as
 heapreplace does in Python's heapq), where a pop and a push would take two; most handlers
-schedule exactly one follow-up (the next arrival, the end of a service).
+schedule exactly one follow-up (the next arrival, the end of a service). Finally, a process
+that always has exactly one event outstanding — the workload's next arrival — keeps it in a
+timer (NewTimer, SetTimer) beside the heap, not in it: an arrival then costs one
+comparison with the heap's top instead of a pass through the heap. Timer events take
+their place in the same (time, scheduling order) as the others.
 
 Components are plain state machines behind the Handler interface: Handle(op, arg) is
 called at the scheduled time with an opcode and an argument that mean something only to
