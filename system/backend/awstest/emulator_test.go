@@ -1,0 +1,66 @@
+package awstest
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStartAndStop: each emulator starts on its own free loopback port, answers its
+// probe, and is gone after Stop.
+func TestStartAndStop(t *testing.T) {
+	dir, err := ProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Install(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []Service{DynamoDB, SNSSQS} {
+		e, err := Start(context.Background(), dir, s)
+		if err != nil {
+			t.Fatalf("start %v: %v", s, err)
+		}
+		if !strings.HasPrefix(e.Endpoint, "http://127.0.0.1:") || strings.HasSuffix(e.Endpoint, ":0") {
+			t.Fatalf("%v endpoint %q, want a loopback port", s, e.Endpoint)
+		}
+		_, probe := s.script()
+		resp, err := http.Get(e.Endpoint + probe)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%v probe: %v %v", s, resp, err)
+		}
+		resp.Body.Close()
+		start := time.Now()
+		e.Stop()
+		if done, _ := e.Exited(); !done {
+			t.Fatalf("%v still running after Stop", s)
+		}
+		if _, err := http.Get(e.Endpoint + probe); err == nil {
+			t.Fatalf("%v still answers after Stop", s)
+		}
+		t.Logf("%v at %s stopped in %v", s, e.Endpoint, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// TestMissingNodeFailsClearly: without node on PATH, Start says what to install.
+func TestMissingNodeFailsClearly(t *testing.T) {
+	dir, err := ProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	_, err = Start(context.Background(), dir, DynamoDB)
+	if err == nil || !strings.Contains(err.Error(), "install Node.js") {
+		t.Fatalf("start without node: %v, want an error saying to install Node.js", err)
+	}
+	empty := t.TempDir()
+	if err := os.WriteFile(empty+"/package-lock.json", []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Install(context.Background(), empty); err == nil || !strings.Contains(err.Error(), "npm is not on PATH") {
+		t.Fatalf("install without npm: %v, want an error saying npm is missing", err)
+	}
+}
