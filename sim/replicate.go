@@ -79,7 +79,10 @@ func RunReplications(sc *scenarios.Scenario, n int, opts ...Option) (*result.Res
 				if i >= n {
 					return
 				}
-				results[i], errs[i] = runSeed(sc, ReplicationSeed(sc.Seed, i), prog.option(i))
+				// The caller's options apply to every replication; progress is routed
+				// through prog, which serialises it.
+				ro := append(append(make([]Option, 0, len(opts)+1), opts...), prog.option(i))
+				results[i], errs[i] = runSeed(sc, ReplicationSeed(sc.Seed, i), ro...)
 			}
 		}()
 	}
@@ -126,7 +129,7 @@ func newRepProgress(o options, n int) *repProgress {
 
 func (p *repProgress) option(i int) Option {
 	if p.o.progress == nil && p.o.repProgress == nil {
-		return func(*options) {}
+		return func(o *options) { o.progress = nil }
 	}
 	return WithProgress(func(now, end Time) {
 		p.mu.Lock()
