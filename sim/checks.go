@@ -38,12 +38,16 @@ func littleCheck(name string, st *compStats, end Time) result.Check {
 	ageStart := st.startArrivals.ageAt(st.startN, start)
 	l, lw, ends := area/span, sojourns/span, (ageEnd-ageStart)/span
 	diff := math.Abs(l - (lw + ends))
-	return result.Check{
+	c := result.Check{
 		Name:   "little/" + name,
 		Passed: diff <= littleTol*math.Max(l, lw+math.Abs(ends))+1e-12,
 		Detail: fmt.Sprintf("L = %.6g, λW = %.6g, end effects %+.3g (in at start and end of the measured period): |L − λW − ends| = %.2g",
 			l, lw, ends, diff),
 	}
+	if !c.Passed {
+		c.Detail += "; the component's admissions, departures and sojourns disagree (every admit needs a done whose sojourn is the time since that admit)"
+	}
+	return c
 }
 
 // delayStation is what kinds that settle a call when it is made (tables, topics: see
