@@ -3,6 +3,7 @@ package loadtest
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ type Config struct {
 
 // DefaultPoll is how often the output polls /metrics: often enough for a queue's depth to
 // be seen near its peak, rarely enough to cost the system little.
-const DefaultPoll = 100 * time.Millisecond
+const DefaultPoll = 250 * time.Millisecond
 
 // The environment variables of a Config.
 const (
@@ -145,6 +146,20 @@ func ConfigFromEnv(get func(string) string) (Config, error) {
 		return c, fmt.Errorf("%s: %q is not %s or %s", EnvArrivals, c.Arrivals, ArrivalsPoisson, ArrivalsUniform)
 	}
 	return c, nil
+}
+
+// Resolved returns the configuration with a scenario file's path made absolute, so that
+// k6 finds it whatever its working directory.
+func (c Config) Resolved() Config {
+	for _, b := range scenarios.Bundled() {
+		if b.Name == c.Scenario {
+			return c
+		}
+	}
+	if abs, err := filepath.Abs(c.Scenario); err == nil {
+		c.Scenario = abs
+	}
+	return c
 }
 
 // Load loads the configured scenario.

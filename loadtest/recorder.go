@@ -97,6 +97,10 @@ func (r *Recorder) ScrapeFailed(err error) {
 	r.lastErr = err.Error()
 }
 
+// horizonSlack is how late the poll at the horizon may start and still close the period:
+// a timer's lateness, not a poll interval.
+const horizonSlack = 20 * time.Millisecond
+
 // Snapshot records one /metrics poll. The first is the baseline; those past the horizon
 // are ignored except to close the run when none fell within it.
 func (r *Recorder) Snapshot(s Snapshot) {
@@ -105,7 +109,7 @@ func (r *Recorder) Snapshot(s Snapshot) {
 		r.first, r.last, r.haveFirst = s, s, true
 		return
 	}
-	if s.At.Sub(r.start) > r.horizon && r.last.At.Sub(r.start) >= r.horizon/2 {
+	if s.At.Sub(r.start) > r.horizon+horizonSlack && r.last.At.Sub(r.start) >= r.horizon/2 {
 		return
 	}
 	r.last = s
@@ -241,7 +245,7 @@ func (r *Recorder) stateNames(s Snapshot) []string {
 func (r *Recorder) endToEnd(d delta) (result.Stats, string) {
 	h, source := d.e2e, "the system's "+metricEndToEnd+" (buckets about 2× apart: percentiles are interpolated within a bucket)"
 	if d.hasProbe && d.probeE2E.Count > 0 {
-		h, source = d.probeE2E, "the probe's "+MetricProbeEndToEnd+" (buckets 2% apart; from the write's acceptance to the end of its processing step)"
+		h, source = d.probeE2E, "the probe's "+MetricProbeEndToEnd+" (buckets 5% apart; from the write's acceptance to the end of its processing step)"
 	}
 	if h.Count <= 0 {
 		return result.Stats{}, "no end-to-end histogram in /metrics"
@@ -365,6 +369,83 @@ func (r *Recorder) checks(e2eSource string) []result.Check {
 	out = append(out, result.Check{Name: "end-to-end source", Passed: true, Detail: e2eSource})
 	for _, n := range r.notes {
 		out = append(out, result.Check{Name: "note", Passed: true, Detail: n})
+	}
+	return out
+}
+
+// FitQuantiles are the points at which a measured distribution is written into a scenario
+// as an empirical one (validate --fit): dense where latency distributions bend.
+var FitQuantiles = []float64{0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1}
+
+// Percentile is one point of a measured distribution.
+type Percentile struct {
+	Q  float64 `json:"q"`
+	MS float64 `json:"ms"`
+}
+
+// APIPercentiles returns the API latency of accepted writes at FitQuantiles, from its
+// HDR histogram (nil when there were none).
+func (r *Recorder) APIPercentiles() []Percentile {
+	if r.api.TotalCount() == 0 {
+		return nil
+	}
+	out := make([]Percentile, len(FitQuantiles))
+	for i, q := range FitQuantiles {
+		v := r.api.ValueAtQuantile(100 * q)
+		switch q {
+		case 0:
+			v = r.api.Min()
+		case 1:
+			v = r.api.Max()
+		}
+		out[i] = Percentile{Q: q, MS: float64(v) / 1000}
+	}
+	return out
+}
+
+// HistogramPercentiles returns a probe histogram's distribution at FitQuantiles, in
+// milliseconds: interpolated within buckets, from the lower bound of the first bucket
+// with an observation to the upper bound of the last (nil when empty).
+func HistogramPercentiles(h Histogram) []Percentile {
+	if h.Count <= 0 || len(h.Bounds) == 0 {
+		return nil
+	}
+	first, last := -1, -1
+	for i := range h.Counts {
+		below := 0.0
+		if i > 0 {
+			below = h.Counts[i-1]
+		}
+		if h.Counts[i]-below > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return nil
+	}
+	lo := 0.0
+	if first > 0 {
+		lo = h.Bounds[first-1]
+	}
+	out := make([]Percentile, len(FitQuantiles))
+	for i, q := range FitQuantiles {
+		var v float64
+		switch q {
+		case 0:
+			v = lo
+		case 1:
+			v = h.Bounds[last]
+		default:
+			v = math.Max(lo, h.Quantile(q))
+		}
+		out[i] = Percentile{Q: q, MS: v * 1000}
+	}
+	// Interpolation never decreases, but keep the table monotone against rounding.
+	for i := 1; i < len(out); i++ {
+		out[i].MS = math.Max(out[i].MS, out[i-1].MS)
 	}
 	return out
 }

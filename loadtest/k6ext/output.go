@@ -3,6 +3,7 @@ package k6ext
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -205,6 +206,16 @@ func (o *Output) StopWithTestError(testErr error) error {
 		}
 	}
 	if err := os.WriteFile(o.path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("headroom output: %w", err)
+	}
+	// The API latency's distribution beside the result, for calibration (validate --fit).
+	side, err := json.MarshalIndent(struct {
+		APILatency []loadtest.Percentile `json:"api_latency"`
+	}{o.rec.APIPercentiles()}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("headroom output: %w", err)
+	}
+	if err := os.WriteFile(loadtest.LatencyFile(o.path), append(side, '\n'), 0o644); err != nil {
 		return fmt.Errorf("headroom output: %w", err)
 	}
 	return nil

@@ -1,0 +1,270 @@
+package validate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/headroom/headroom/loadtest"
+	"github.com/headroom/headroom/scenarios"
+)
+
+// Calibration measures, under light load, what the implementation takes where the
+// scenario can only assume, and writes it into an override that extends the scenario:
+//
+//	scenario                                  measured (light load: nothing queues)
+//	gateway overhead                          the API latency the client sees, whole
+//	synchronous function duration, its calls  0: inside the API latency above
+//	table latencies, topic publish latency    0: inside it too (and the processors' effect
+//	                                          follows the step the probe times)
+//	topic delivery latency                    the probe's pickup: acceptance → step start
+//	processor function duration               the probe's service: the step as it ran
+//
+// The system keeps running the scenario as written; only the model takes the override.
+// Light load is what keeps queueing out of what is measured: every processor pool at most
+// lightUtilisation busy, the gateway at most half its rate.
+const (
+	lightUtilisation = 0.2
+	// fitMinRequests keeps the distributions' tails from resting on a handful of samples:
+	// the run lasts long enough for this many, up to fitMaxDuration.
+	fitMinRequests = 600
+	fitMaxDuration = time.Minute
+)
+
+// fit runs the light-load measurement of s and writes the override to file.
+func fit(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, file, dir string) error {
+	b := loadtest.Bind(s)
+	rate := lightRate(s, b)
+	d := o.FitDuration
+	if d == 0 {
+		d = DefaultFitDuration
+	}
+	d = min(fitMaxDuration, max(d, time.Duration(fitMinRequests/rate*float64(time.Second))))
+	d = d.Round(time.Second)
+	lightCfg := cfg
+	lightCfg.Play = loadtest.Play{}
+	lightCfg.Sets = append(append([]string(nil), cfg.Sets...),
+		"workload.users=", "workload.requests_per_user_per_day=", "workload.profile=",
+		"workload.rate_rps="+strconv.FormatFloat(rate, 'g', 6, 64),
+		"horizon="+d.String(), "warmup=0s")
+	light, err := lightCfg.Load()
+	if err != nil {
+		return fmt.Errorf("the light-load scenario: %w", err)
+	}
+	srv, err := startServer(ctx, o, s)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	lightCfg.Target, lightCfg.Token = srv.target, srv.token
+	scraper := loadtest.Scraper{URL: srv.target + "/metrics"}
+	before, err := scraper.Scrape(ctx)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	run := loadtest.K6Run{Binary: o.k6, Config: lightCfg, Dir: dir,
+		Script: loadtest.Script{Scenario: light.Name}, Stdout: o.K6Output, Stderr: o.K6Output}
+	out, err := run.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if out.ExitCode != 0 {
+		return fmt.Errorf("the light-load run: k6 exited with status %d", out.ExitCode)
+	}
+	// Let the last messages finish their step before reading the probe.
+	time.Sleep(500 * time.Millisecond)
+	after, err := scraper.Scrape(ctx)
+	if err != nil {
+		return err
+	}
+	api, err := readLatency(loadtest.LatencyFile(out.ResultPath))
+	if err != nil {
+		return err
+	}
+	return writeFit(file, o, s, b, fitMeasurement{
+		rate: rate, duration: d, requests: out.Result.Workload.Offered,
+		api: api, before: before, after: after,
+	})
+}
+
+// lightRate is the arrival rate at which nothing queues: every processor pool at most
+// lightUtilisation busy and the gateway at most half its rate, but no more than the
+// scenario's own mean.
+func lightRate(s *scenarios.Scenario, b loadtest.Bindings) float64 {
+	rate := s.Workload.MeanRPS()
+	shares := map[string]float64{}
+	for _, a := range s.Workload.Mix {
+		if a.Name == loadtest.StateAttribute {
+			for _, v := range a.Values {
+				shares[v.Value] = v.P
+			}
+		}
+	}
+	for _, fn := range b.Functions() {
+		share := 0.0
+		for _, st := range b.StatesOf(fn) {
+			share += shares[st]
+		}
+		capacity := float64(fn.Function.ReservedConcurrency)
+		if capacity == 0 {
+			if r := s.Region(fn.Region); r != nil {
+				capacity = float64(r.LambdaConcurrency)
+			}
+		}
+		mean := loadtest.DistMean(fn.Function.Duration).Seconds()
+		if share > 0 && mean > 0 && capacity > 0 {
+			rate = math.Min(rate, lightUtilisation*capacity/(share*mean))
+		}
+	}
+	if g := b.Gateway; g != nil {
+		limit := g.Gateway.RateRPS
+		if r := s.Region(g.Region); r != nil && (limit == 0 || r.APIGatewayRateRPS < limit) {
+			limit = r.APIGatewayRateRPS
+		}
+		if limit > 0 {
+			rate = math.Min(rate, limit/2)
+		}
+	}
+	return rate
+}
+
+type fitMeasurement struct {
+	rate          float64
+	duration      time.Duration
+	requests      int64
+	api           []loadtest.Percentile
+	before, after loadtest.Snapshot
+}
+
+func readLatency(path string) ([]loadtest.Percentile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("the light-load run's latency: %w", err)
+	}
+	var side struct {
+		APILatency []loadtest.Percentile `json:"api_latency"`
+	}
+	if err := json.Unmarshal(data, &side); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(side.APILatency) == 0 {
+		return nil, fmt.Errorf("%s: no accepted request was measured", path)
+	}
+	return side.APILatency, nil
+}
+
+// writeFit writes the override: a scenario that extends s's source and replaces the
+// latencies it assumed with the ones measured.
+func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Bindings, m fitMeasurement) error {
+	probe := func(st string, which func(loadtest.ProbeMetrics) loadtest.Histogram) loadtest.Histogram {
+		return which(m.after.Probe[st]).Sub(which(m.before.Probe[st]))
+	}
+	service := func(p loadtest.ProbeMetrics) loadtest.Histogram { return p.Service }
+	pickup := func(p loadtest.ProbeMetrics) loadtest.Histogram { return p.Pickup }
+
+	extends := o.Scenario
+	if !strings.HasPrefix(s.Source, "bundled:") {
+		abs, err := filepath.Abs(s.Source)
+		if err != nil {
+			return err
+		}
+		extends = abs
+	}
+	var y strings.Builder
+	fmt.Fprintf(&y, "# Written by headroom validate --fit on %s: what the system (%s) measured under\n", time.Now().UTC().Format(time.RFC3339), backendsOf(*o))
+	fmt.Fprintf(&y, "# light load — %d requests at %.4g/s for %s, nothing queued — so that the model\n", m.requests, m.rate, m.duration)
+	fmt.Fprintf(&y, "# describes the implementation it is validated against. The system itself still runs\n")
+	fmt.Fprintf(&y, "# %s as written.\n", s.Name)
+	fmt.Fprintf(&y, "name: %s-fit\n", s.Name)
+	fmt.Fprintf(&y, "description: %s calibrated against the system (%s).\n", s.Name, backendsOf(*o))
+	fmt.Fprintf(&y, "extends: %s\n", quote(extends))
+	fmt.Fprintf(&y, "components:\n")
+
+	zeroed := map[string][]string{} // component → keys set to 0
+	if g := b.Gateway; g != nil {
+		fmt.Fprintf(&y, "  %s:\n    # the API latency the client saw, synchronous path whole\n    overhead: %s\n", g.Name, empirical(m.api))
+	}
+	if f := b.Sync; f != nil {
+		zeroed[f.Name] = append(zeroed[f.Name], "duration")
+	}
+	var pickupAll loadtest.Histogram
+	for _, st := range b.States {
+		pickupAll = pickupAll.Add(probe(st.State, pickup))
+	}
+	for _, c := range s.Components {
+		switch c.Kind {
+		case scenarios.KindTable:
+			zeroed[c.Name] = append(zeroed[c.Name], "read_latency", "write_latency")
+		case scenarios.KindTopic:
+			zeroed[c.Name] = append(zeroed[c.Name], "publish_latency")
+		}
+	}
+	for _, c := range s.Components {
+		var lines []string
+		for _, key := range zeroed[c.Name] {
+			lines = append(lines, fmt.Sprintf("    %s: 0ms", key))
+		}
+		if c.Kind == scenarios.KindTopic && len(c.Topic.Routes) > 0 {
+			if ps := loadtest.HistogramPercentiles(pickupAll); ps != nil {
+				lines = append(lines, "    # acceptance → processing step start, as the probe timed it", "    delivery_latency: "+empirical(ps))
+			}
+		}
+		for _, fn := range b.Functions() {
+			if fn != c {
+				continue
+			}
+			var h loadtest.Histogram
+			for _, st := range b.StatesOf(fn) {
+				h = h.Add(probe(st, service))
+			}
+			if ps := loadtest.HistogramPercentiles(h); ps != nil {
+				lines = append(lines, "    # the processing step as it ran (the system's timers included)", "    duration: "+empirical(ps))
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		fmt.Fprintf(&y, "  %s:\n%s\n", c.Name, strings.Join(lines, "\n"))
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(file, []byte(y.String()), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	// A fit that does not load is a bug here, not the user's: say so at once.
+	if _, err := scenarios.Load(file); err != nil {
+		return fmt.Errorf("the calibrated scenario %s does not load: %w", file, err)
+	}
+	return nil
+}
+
+// empirical writes a measured distribution as an empirical one.
+func empirical(ps []loadtest.Percentile) string {
+	var parts []string
+	for _, p := range ps {
+		parts = append(parts, fmt.Sprintf("%s: %s", quantileKey(p.Q), strconv.FormatFloat(math.Round(p.MS*1e4)/1e4, 'f', -1, 64)))
+	}
+	return "{dist: empirical, percentiles_ms: {" + strings.Join(parts, ", ") + "}}"
+}
+
+// quantileKey writes q as a percentile key: 0.999 → p99.9.
+func quantileKey(q float64) string {
+	return "p" + strconv.FormatFloat(math.Round(q*1e5)/1e3, 'f', -1, 64)
+}
+
+func quote(s string) string {
+	if strings.ContainsAny(s, ": #'\"{}[],&*!|>%@`") {
+		return strconv.Quote(s)
+	}
+	return s
+}

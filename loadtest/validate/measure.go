@@ -1,0 +1,113 @@
+package validate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/headroom/headroom/loadtest"
+	"github.com/headroom/headroom/scenarios"
+	"github.com/headroom/headroom/system"
+)
+
+// ServerConfigFunc sets what a scenario says about the real system on a base
+// configuration — `headroom serve --scenario`'s mapping, passed in so that validation runs
+// the system exactly as serve would.
+type ServerConfigFunc func(s *scenarios.Scenario, base system.ServerConfig) (system.ServerConfig, error)
+
+// server is the system running in this process for one measured run.
+type server struct {
+	srv    *system.Server
+	probe  *Probe
+	target string
+	token  string
+}
+
+// startServer starts the system configured from s on a free loopback port, with the probe
+// on its processing steps and in its /metrics.
+func startServer(ctx context.Context, o *Options, s *scenarios.Scenario) (*server, error) {
+	token, err := randomToken()
+	if err != nil {
+		return nil, err
+	}
+	base := system.ServerConfig{
+		HTTPAddr: "127.0.0.1:0", Store: o.Store, StoreDSN: o.StoreDSN, Bus: o.Bus, BusDSN: o.BusDSN,
+		AdminTokens: []string{token}, DrainTimeout: 10 * time.Second,
+	}
+	cfg, err := o.ServerConfig(s, base)
+	if err != nil {
+		return nil, err
+	}
+	probe, err := NewProbe(cfg.Pipeline)
+	if err != nil {
+		return nil, err
+	}
+	logw := io.Discard
+	if o.ServerLog != nil {
+		logw = o.ServerLog
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := system.NewServer(ctx, cfg, system.WithServerLogger(log),
+		system.WithPipelineOptions(system.WithWorkFunc(probe.WorkFunc())))
+	if err != nil {
+		return nil, fmt.Errorf("start the system: %w", err)
+	}
+	for _, c := range probe.Collectors() {
+		if err := srv.Registry().Register(c); err != nil {
+			srv.Shutdown(context.Background())
+			return nil, fmt.Errorf("register the probe: %w", err)
+		}
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start the system: %w", err)
+	}
+	return &server{srv: srv, probe: probe, target: "http://" + srv.HTTPAddr(), token: token}, nil
+}
+
+// stop drains the system for a moment and closes it. What a backlog leaves unprocessed
+// does not matter any more: the measured period is over.
+func (s *server) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.srv.Shutdown(ctx)
+}
+
+// measure runs the system configured from s and plays the workload of ref + sets against
+// it with k6, returning the measured result.
+func measure(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, slos []loadtest.SLO, dir string) (loadtest.K6Outcome, error) {
+	srv, err := startServer(ctx, o, s)
+	if err != nil {
+		return loadtest.K6Outcome{}, err
+	}
+	defer srv.stop()
+	cfg.Target, cfg.Token = srv.target, srv.token
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return loadtest.K6Outcome{}, err
+	}
+	run := loadtest.K6Run{
+		Binary: o.k6, Config: cfg, Dir: dir,
+		Script: loadtest.Script{Scenario: s.Name, Thresholds: loadtest.Thresholds(slos)},
+		Stdout: o.K6Output, Stderr: o.K6Output,
+	}
+	out, err := run.Run(ctx)
+	if err != nil {
+		return out, err
+	}
+	if out.ExitCode != 0 && out.ExitCode != loadtest.K6ExitThresholds {
+		return out, fmt.Errorf("k6 exited with status %d", out.ExitCode)
+	}
+	return out, nil
+}
+
+func randomToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
