@@ -57,7 +57,8 @@ type arrived struct {
 // server sends while a receiver is giving up is not lost in transit (it would come back
 // only after the ack wait, counted as a delivery): it stays here and the next Receive
 // takes it. Such leftovers have their ack wait restarted (+WPI) while this bus keeps
-// receiving the queue, and are handed back (-NAK) once it has not for a visibility timeout.
+// receiving the queue, and are handed back (-NAK) once it has not for a visibility timeout
+// and has no pull request out any more (so none can bring them straight back).
 type queue struct {
 	bus   *Bus
 	tp    *topology
@@ -327,9 +328,10 @@ func (q *queue) receive(ctx context.Context, opt system.ReceiveOptions, dst []sy
 					err = q.pull(l, batch, 0, true)
 					toppedUp = true
 				case got == 0:
-					// A long poll lasts at most a visibility timeout, so that once this bus
-					// stops receiving no request of its outlives the leftovers' grace.
-					wait := min(q.vis, maxLongPoll)
+					// Not exactly the visibility timeout: a request expiring just as the ack
+					// wait of a message ends has seen the server count a redelivery of it and
+					// send nothing (nats-server 2.9), a lost round for that message.
+					wait := min(q.vis*3/2, maxLongPoll)
 					if dl, ok := ctx.Deadline(); ok {
 						wait = min(wait, time.Until(dl))
 					}
@@ -420,7 +422,13 @@ func (q *queue) refreshLeftovers() {
 	default:
 	}
 	now := time.Now()
-	if !q.receiving && now.Sub(q.lastRecv) > q.vis {
+	polling := false
+	for _, l := range q.lanes {
+		if b, _ := q.busy(l, now); b {
+			polling = true
+		}
+	}
+	if !q.receiving && !polling && now.Sub(q.lastRecv) > q.vis {
 		for _, a := range q.buf {
 			_ = q.bus.nc.Publish(a.m.Reply, ackNak)
 		}

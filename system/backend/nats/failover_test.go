@@ -1,0 +1,253 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/headroom/headroom/system"
+)
+
+// Two buses on one topology stand for two processes of a deployment.
+
+func TestProcessesShareQueues(t *testing.T) {
+	a, b := openBus(t), openBus(t)
+	ctx := ctxT(t, 30*time.Second)
+	topo := system.Topology{Topic: uniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 5 * time.Second}},
+		Subscriptions: []system.Subscription{{Queue: "q"}}}
+	for _, bus := range []*Bus{a, b} {
+		if err := bus.Declare(ctx, topo); err != nil {
+			t.Fatalf("every process declares the topology: %v", err)
+		}
+	}
+	const n = 40
+	for i := 0; i < n; i++ {
+		if err := a.Publish(ctx, msg(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]int{}
+	for len(seen) < n {
+		for _, bus := range []*Bus{a, b} {
+			ds, err := bus.Receive(ctx, "q", system.ReceiveOptions{Max: 3}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				seen[string(d.Body)]++
+				if err := bus.Ack(ctx, "q", d.Receipt); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	for body, c := range seen {
+		if c != 1 {
+			t.Errorf("message %s delivered %d times though acked within its visibility timeout", body, c)
+		}
+	}
+	// A receipt is only good on the bus that received it.
+	if err := a.Publish(ctx, msg("x")); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := a.Receive(ctx, "q", system.ReceiveOptions{}, nil)
+	if err != nil || len(ds) != 1 {
+		t.Fatal(ds, err)
+	}
+	if err := b.Ack(ctx, "q", ds[0].Receipt); !errors.Is(err, system.ErrNotFound) {
+		t.Errorf("ack on another process's bus: got %v, want ErrNotFound", err)
+	}
+	if err := a.Ack(ctx, "q", ds[0].Receipt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReceiverDiesMidFlight: what a dead process held comes back after its visibility
+// timeout (the consumer's ack wait), counted, and in order in FIFO mode.
+func TestReceiverDiesMidFlight(t *testing.T) {
+	for _, fifo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fifo=%v", fifo), func(t *testing.T) {
+			a, b := openBus(t, FIFOShards(2)), openBus(t, FIFOShards(2))
+			ctx := ctxT(t, 30*time.Second)
+			const vis = 300 * time.Millisecond
+			topo := system.Topology{Topic: uniqueTopic(t), FIFO: fifo,
+				Queues: []system.QueueSpec{
+					{Name: "q", VisibilityTimeout: vis, MaxReceives: 5, DeadLetter: "dlq"}, {Name: "dlq"}},
+				Subscriptions: []system.Subscription{{Queue: "q"}}}
+			for _, bus := range []*Bus{a, b} {
+				if err := bus.Declare(ctx, topo); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := 0; i < 3; i++ {
+				m := msg(fmt.Sprint(i))
+				m.GroupID = "g"
+				if err := a.Publish(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ds, err := a.Receive(ctx, "q", system.ReceiveOptions{Max: 1}, nil)
+			if err != nil || len(ds) != 1 || string(ds[0].Body) != "0" {
+				t.Fatalf("first receive: %v %v", ds, err)
+			}
+			if err := a.Close(); err != nil { // the process dies holding "0"
+				t.Fatal(err)
+			}
+			var order []string
+			for len(order) < 3 {
+				got, err := b.Receive(ctx, "q", system.ReceiveOptions{Max: 1}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range got {
+					if string(d.Body) == "0" && d.ReceiveCount != 2 {
+						t.Errorf("message held by the dead process: receive count %d, want 2", d.ReceiveCount)
+					}
+					order = append(order, string(d.Body))
+					if err := b.Ack(ctx, "q", d.Receipt); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if fifo && fmt.Sprint(order) != "[0 1 2]" {
+				t.Errorf("FIFO order across the failover: %v, want [0 1 2]", order)
+			}
+		})
+	}
+}
+
+// TestDeadLetterWhenReceiverDies: the process that had the last allowed receive dies
+// before dead-lettering; the message is not stranded: the next receive of it beyond
+// MaxReceives, by any process, moves it.
+func TestDeadLetterWhenReceiverDies(t *testing.T) {
+	a, b := openBus(t), openBus(t)
+	ctx := ctxT(t, 30*time.Second)
+	const vis = 150 * time.Millisecond
+	topo := system.Topology{Topic: uniqueTopic(t),
+		Queues: []system.QueueSpec{
+			{Name: "q", VisibilityTimeout: vis, MaxReceives: 2, DeadLetter: "dlq"}, {Name: "dlq"}},
+		Subscriptions: []system.Subscription{{Queue: "q"}}}
+	for _, bus := range []*Bus{a, b} {
+		if err := bus.Declare(ctx, topo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Publish(ctx, msg("poison", "state", "rejected")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		ds, err := a.Receive(ctx, "q", system.ReceiveOptions{}, nil)
+		if err != nil || len(ds) != 1 || ds[0].ReceiveCount != i {
+			t.Fatalf("receive %d: %v %v", i, ds, err)
+		}
+	}
+	if err := a.Close(); err != nil { // dies before the last receive's timeout ends
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 3*vis)
+	ds, err := b.Receive(short, "q", system.ReceiveOptions{}, nil)
+	cancel()
+	if len(ds) != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the source queue delivered %v (%v) beyond MaxReceives", ds, err)
+	}
+	got := drain(t, b, "dlq", 300*time.Millisecond)
+	if fmt.Sprint(got) != "[poison]" {
+		t.Fatalf("dead-letter queue holds %v, want exactly [poison]", got)
+	}
+}
+
+// TestDeadLetterIsIdempotent: repeating the move (as after a crash between storing the
+// copy and removing the original) leaves one copy.
+func TestDeadLetterIsIdempotent(t *testing.T) {
+	b := openBus(t)
+	ctx := ctxT(t, 30*time.Second)
+	topo := system.Topology{Topic: uniqueTopic(t),
+		Queues: []system.QueueSpec{
+			{Name: "q", VisibilityTimeout: 5 * time.Second, MaxReceives: 1, DeadLetter: "dlq"}, {Name: "dlq"}},
+		Subscriptions: []system.Subscription{{Queue: "q"}}}
+	if err := b.Declare(ctx, topo); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, msg("m")); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := b.Receive(ctx, "q", system.ReceiveOptions{}, nil)
+	if err != nil || len(ds) != 1 {
+		t.Fatal(ds, err)
+	}
+	q, _ := b.queue("q")
+	h, err := q.claim(ds[0].Receipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := q.deadLetter(ctx, h.a); err != nil {
+			t.Fatalf("dead-letter, attempt %d: %v", i+1, err)
+		}
+	}
+	if got := drain(t, b, "dlq", 300*time.Millisecond); fmt.Sprint(got) != "[m]" {
+		t.Fatalf("dead-letter queue holds %v after two moves, want exactly one copy", got)
+	}
+	if got := drain(t, b, "q", 300*time.Millisecond); len(got) != 0 {
+		t.Fatalf("the source still delivers %v", got)
+	}
+}
+
+// TestLeftoverGoesToTheNextReceive: a message the server sends while its receiver gives up
+// is neither lost nor counted twice; once this bus stops receiving, it is handed back.
+func TestLeftoverGoesToTheNextReceive(t *testing.T) {
+	a, b := openBus(t), openBus(t)
+	ctx := ctxT(t, 30*time.Second)
+	const vis = 300 * time.Millisecond
+	topo := system.Topology{Topic: uniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: vis}},
+		Subscriptions: []system.Subscription{{Queue: "q"}}}
+	for _, bus := range []*Bus{a, b} {
+		if err := bus.Declare(ctx, topo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// a gives up (its context is cancelled, so its long poll is not bounded by a deadline
+	// and stays out); the publish lands in its inbox.
+	gaveUp, cancel := context.WithCancel(ctx)
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if _, err := a.Receive(gaveUp, "q", system.ReceiveOptions{}, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("receive on an empty queue: %v", err)
+	}
+	q, _ := a.queue("q")
+	q.mu.Lock()
+	polling := q.lanes[0].req != nil && !q.lanes[0].req.noWait
+	q.mu.Unlock()
+	if !polling {
+		t.Fatal("no long poll outstanding after the receive gave up; the test needs one")
+	}
+	if err := a.Publish(ctx, msg("left")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(vis / 2)
+	ds, err := a.Receive(ctx, "q", system.ReceiveOptions{}, nil)
+	if err != nil || len(ds) != 1 || string(ds[0].Body) != "left" || ds[0].ReceiveCount != 1 {
+		t.Fatalf("next receive: %v %v; want the leftover, received once", ds, err)
+	}
+	if err := a.Release(ctx, "q", ds[0].Receipt, 0); err != nil {
+		t.Fatal(err)
+	}
+	// a stops receiving with its poll out again: what lands there goes back to the queue
+	// after a visibility timeout, and another process gets it.
+	gaveUp, cancel = context.WithCancel(ctx)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	got, _ := a.Receive(gaveUp, "q", system.ReceiveOptions{}, nil)
+	for _, d := range got { // the release may have come back at once
+		if err := a.Release(ctx, "q", d.Receipt, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err = b.Receive(ctx, "q", system.ReceiveOptions{}, nil)
+	if err != nil || len(ds) != 1 || string(ds[0].Body) != "left" {
+		t.Fatalf("other process: %v %v; want the message a stopped holding", ds, err)
+	}
+	if err := b.Ack(ctx, "q", ds[0].Receipt); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,121 @@
+package rabbitmq
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/headroom/headroom/system"
+)
+
+// Two buses on one topology stand for two processes of a deployment.
+
+func TestProcessesShareQueues(t *testing.T) {
+	a, b := openBus(t), openBus(t)
+	ctx := ctxT(t, 30*time.Second)
+	topo := system.Topology{Topic: uniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 5 * time.Second}},
+		Subscriptions: []system.Subscription{{Queue: "q"}}}
+	for _, bus := range []*Bus{a, b} {
+		if err := bus.Declare(ctx, topo); err != nil {
+			t.Fatalf("every process declares the topology: %v", err)
+		}
+	}
+	const n = 40
+	for i := 0; i < n; i++ {
+		if err := a.Publish(ctx, msg(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]int{}
+	for len(seen) < n {
+		for _, bus := range []*Bus{a, b} {
+			ds, err := bus.Receive(ctx, "q", system.ReceiveOptions{Max: 3}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				seen[string(d.Body)]++
+				if err := bus.Ack(ctx, "q", d.Receipt); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	for body, c := range seen {
+		if c != 1 {
+			t.Errorf("message %s delivered %d times though acked within its visibility timeout", body, c)
+		}
+	}
+	// A receipt is only good on the bus that received it.
+	if err := a.Publish(ctx, msg("x")); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := a.Receive(ctx, "q", system.ReceiveOptions{}, nil)
+	if err != nil || len(ds) != 1 {
+		t.Fatal(ds, err)
+	}
+	if err := b.Ack(ctx, "q", ds[0].Receipt); !errors.Is(err, system.ErrNotFound) {
+		t.Errorf("ack on another process's bus: got %v, want ErrNotFound", err)
+	}
+	if err := a.Ack(ctx, "q", ds[0].Receipt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReceiverDiesMidFlight: a process that dies holding deliveries gives them back at
+// once (the broker requeues a closed channel's deliveries) and they are counted.
+func TestReceiverDiesMidFlight(t *testing.T) {
+	for _, fifo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fifo=%v", fifo), func(t *testing.T) {
+			a, b := openBus(t, FIFOShards(2)), openBus(t, FIFOShards(2))
+			ctx := ctxT(t, 30*time.Second)
+			topo := system.Topology{Topic: uniqueTopic(t), FIFO: fifo,
+				Queues: []system.QueueSpec{
+					{Name: "q", VisibilityTimeout: time.Minute, MaxReceives: 5, DeadLetter: "dlq"}, {Name: "dlq"}},
+				Subscriptions: []system.Subscription{{Queue: "q"}}}
+			for _, bus := range []*Bus{a, b} {
+				if err := bus.Declare(ctx, topo); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := 0; i < 3; i++ {
+				m := msg(fmt.Sprint(i))
+				m.GroupID = "g"
+				if err := a.Publish(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ds, err := a.Receive(ctx, "q", system.ReceiveOptions{Max: 1}, nil)
+			if err != nil || len(ds) != 1 || string(ds[0].Body) != "0" {
+				t.Fatalf("first receive: %v %v", ds, err)
+			}
+			if err := a.Close(); err != nil { // the process dies; its one-minute timeout never ends
+				t.Fatal(err)
+			}
+			start := time.Now()
+			var order []string
+			for len(order) < 3 {
+				got, err := b.Receive(ctx, "q", system.ReceiveOptions{Max: 1}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range got {
+					if string(d.Body) == "0" && d.ReceiveCount != 2 {
+						t.Errorf("message held by the dead process: receive count %d, want 2", d.ReceiveCount)
+					}
+					order = append(order, string(d.Body))
+					if err := b.Ack(ctx, "q", d.Receipt); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if el := time.Since(start); el > 10*time.Second {
+				t.Errorf("the dead process's delivery took %v to come back", el)
+			}
+			if fifo && fmt.Sprint(order) != "[0 1 2]" {
+				t.Errorf("FIFO order across the failover: %v, want [0 1 2]", order)
+			}
+		})
+	}
+}
