@@ -18,8 +18,8 @@
 // Receiving. Every pull request of a queue answers to one long-lived inbox of the bus,
 // with at most one request out per consumer. A Receive hands out what the inbox holds,
 // then asks with a no_wait request for what is available now (the server ends it with a
-// 404 or 408 status, so "available" is exact), then long-polls (each poll at most a
-// visibility timeout); after the first message it tops up with another no_wait request,
+// 404 or 408 status, so "available" is exact), then long-polls (each poll at most one
+// and a half visibility timeouts); after the first message it tops up with another no_wait request,
 // or, with a batching window, keeps a request open until the window ends. A message that
 // arrives after its receiver gave up stays in the inbox for the next Receive, its ack wait
 // restarted (+WPI) while this bus keeps receiving the queue, and is handed back (-NAK) once

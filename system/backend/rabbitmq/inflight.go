@@ -28,6 +28,7 @@ type qchan struct {
 	// keeps Qos and the Consume it is meant for together (a prefetch count applies to the
 	// consumers created after it).
 	rpcMu sync.Mutex
+	qos   int // the prefetch count last set, guarded by rpcMu
 
 	mu      sync.Mutex
 	dead    bool

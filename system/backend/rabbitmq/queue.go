@@ -133,7 +133,11 @@ func (q *queue) receiveOnce(ctx context.Context, want int, window time.Duration,
 	}
 	tag := q.bus.consumerTag()
 	qc.rpcMu.Lock()
-	err = qc.ch.Qos(want, 0, false)
+	if qc.qos != want {
+		if err = qc.ch.Qos(want, 0, false); err == nil {
+			qc.qos = want
+		}
+	}
 	var deliveries <-chan amqp.Delivery
 	if err == nil {
 		deliveries, err = qc.ch.Consume(q.names[0], tag, false, false, false, false, nil)
@@ -242,6 +246,7 @@ func (q *queue) startShards(qc *qchan) error {
 	if err := qc.ch.Qos(1, 0, false); err != nil {
 		return fmt.Errorf("qos: %w", err)
 	}
+	qc.qos = 1
 	for _, name := range q.names {
 		deliveries, err := qc.ch.Consume(name, q.bus.consumerTag(), false, false, false, false, nil)
 		if err != nil {
