@@ -30,6 +30,7 @@ func annotate(sc *scenarios.Scenario, res *result.Result, o *options) {
 		ch.Detail = fmt.Sprintf("no price in %s for %s: the totals leave them out", prices.Source, strings.Join(res.Cost.Unpriced, "; "))
 	}
 	res.Checks = append(res.Checks, ch)
+	res.Claims = EvaluateClaims(sc, res, nil)
 }
 
 // removeCheck drops the checks named name (a combined result carries replication 0's).

@@ -1,0 +1,466 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/headroom/headroom/result"
+	"github.com/headroom/headroom/scenarios"
+	"github.com/headroom/headroom/sim/cost"
+)
+
+// Breakpoint search: the largest load (users, or rate_rps for a rate-based workload) at
+// which the scenario still meets every SLO.
+//
+// The search assumes that meeting the SLOs is monotone in the load (it holds below some
+// load and fails above it). It brackets the breakpoint by doubling or halving from the
+// scenario's own load, then narrows the bracket geometrically until the failing load is
+// within the tolerance (2%) of the passing one. With several workers each round probes
+// several loads at once, spread evenly (in ratio) over the bracket. Every probe is a full
+// simulation with the scenario's seed, so neighbouring probes share their random numbers.
+//
+// What a probe simulates depends on the workload's profile:
+//
+//   - diurnal: the busiest window of the day (default 30 minutes centred on the peak hour)
+//     after a warm-up at the rising rate just before it (default 20 minutes), and the SLOs
+//     are judged over that window. The peak is where a daily load breaks first; judging the
+//     whole day instead would let the quiet hours dilute a peak that fails. Components with
+//     a long memory start warm: an on-demand table has served this load the day before, so
+//     its adaptive capacity (twice the previous peak) does not bind, as it would not in a
+//     day-long run that climbs to the peak over hours — this is the one thing a probe
+//     changes in the scenario.
+//   - hourly: the busiest hour, after the hour before it as warm-up.
+//   - flat (and rate-based): the scenario's own horizon and warm-up, unchanged.
+//
+// WithFullHorizon makes every probe the scenario's own run, whatever the profile.
+
+// BreakpointOption configures Breakpoint.
+type BreakpointOption func(*bpOptions)
+
+type bpOptions struct {
+	tolerance      float64
+	warmup, window time.Duration
+	fullHorizon    bool
+	workers        int
+	slots          chan struct{}
+	prices         *cost.Table
+	maxDoublings   int
+	progress       func(probe result.Probe)
+}
+
+// WithTolerance sets the relative width at which the search stops (default 0.02: the
+// failing load is within 2% of the passing one).
+func WithTolerance(rel float64) BreakpointOption { return func(o *bpOptions) { o.tolerance = rel } }
+
+// WithProbeWindow sets the warm-up and the measured window of a probe of a diurnal
+// workload (default 20 and 30 minutes).
+func WithProbeWindow(warmup, window time.Duration) BreakpointOption {
+	return func(o *bpOptions) { o.warmup, o.window = warmup, window }
+}
+
+// WithFullHorizon makes every probe simulate the scenario's own horizon.
+func WithFullHorizon() BreakpointOption { return func(o *bpOptions) { o.fullHorizon = true } }
+
+// WithProbeWorkers sets how many loads a round probes at once (default GOMAXPROCS).
+func WithProbeWorkers(n int) BreakpointOption { return func(o *bpOptions) { o.workers = n } }
+
+// WithProbeSlots bounds the probes running at once by a semaphore shared with other
+// searches (compare runs several).
+func WithProbeSlots(slots chan struct{}) BreakpointOption {
+	return func(o *bpOptions) { o.slots = slots }
+}
+
+// WithBreakpointPrices prices the cost at the breakpoint with t (default: the embedded table).
+func WithBreakpointPrices(t *cost.Table) BreakpointOption { return func(o *bpOptions) { o.prices = t } }
+
+// WithProbeProgress calls f after each probe (from the probes' goroutines, serialised).
+func WithProbeProgress(f func(result.Probe)) BreakpointOption {
+	return func(o *bpOptions) { o.progress = f }
+}
+
+// Breakpoint searches for the largest load at which sc meets every SLO in slos.
+func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...BreakpointOption) (*result.Breakpoint, error) {
+	o := bpOptions{tolerance: 0.02, warmup: 20 * time.Minute, window: 30 * time.Minute, maxDoublings: 10}
+	for _, f := range opts {
+		f(&o)
+	}
+	if len(slos) == 0 {
+		return nil, fmt.Errorf("breakpoint %s: no SLOs: give --slo or slos: in the scenario", sc.Name)
+	}
+	if o.tolerance <= 0 || o.tolerance >= 1 {
+		return nil, fmt.Errorf("breakpoint: tolerance %g must be between 0 and 1", o.tolerance)
+	}
+	if o.window <= 0 || o.warmup < 0 {
+		return nil, fmt.Errorf("breakpoint: the probe window must be > 0 and the warm-up >= 0")
+	}
+	if o.workers <= 0 {
+		o.workers = runtime.GOMAXPROCS(0)
+	}
+	if o.prices == nil {
+		o.prices = cost.Default()
+	}
+	plan := newProbePlan(sc, o)
+	s := &search{sc: sc, slos: slos, o: o, plan: plan, done: map[float64]*probeOut{}}
+	start := time.Now()
+	if err := s.run(); err != nil {
+		return nil, fmt.Errorf("breakpoint %s: %w", sc.Name, err)
+	}
+	bp := s.outcome()
+	bp.Timing.WallS = time.Since(start).Seconds()
+	if bp.Timing.WallS > 0 {
+		bp.Timing.EventsPerS = float64(bp.Timing.Events) / bp.Timing.WallS
+	}
+	return bp, nil
+}
+
+// probePlan turns a load into the scenario a probe simulates.
+type probePlan struct {
+	sc       *scenarios.Scenario
+	users    bool
+	nominal  float64
+	method   string
+	scenario func(load float64) *scenarios.Scenario
+}
+
+func newProbePlan(sc *scenarios.Scenario, o bpOptions) *probePlan {
+	p := &probePlan{sc: sc, users: sc.Workload.Users > 0}
+	if p.users {
+		p.nominal = float64(sc.Workload.Users)
+	} else {
+		p.nominal = sc.Workload.RateRPS
+	}
+	setLoad := func(c *scenarios.Scenario, load float64) {
+		if p.users {
+			c.Workload.Users = max(1, int64(math.Round(load)))
+		} else {
+			c.Workload.RateRPS = load
+		}
+	}
+	prof := sc.Workload.Profile
+	kind := prof.Kind
+	if !p.users || o.fullHorizon {
+		kind = "flat"
+	}
+	switch kind {
+	case "diurnal":
+		w, m := o.warmup, o.window
+		peak := math.Mod((w + m/2).Hours(), 24)
+		comps, warmed := warmComponents(sc.Components)
+		p.method = fmt.Sprintf("each probe simulates the busiest %s of the day (the %s peak ± %s) after %s of warm-up at the rising rate; SLOs are judged over that window",
+			span(m), clock(prof.PeakHour), span(m/2), span(w))
+		if len(warmed) > 0 {
+			p.method += fmt.Sprintf("; %s start warm (on-demand tables that served this load the day before)", strings.Join(warmed, ", "))
+		}
+		p.scenario = func(load float64) *scenarios.Scenario {
+			c := *sc
+			setLoad(&c, load)
+			c.Horizon, c.Warmup = scenarios.Duration(w+m), scenarios.Duration(w)
+			c.Workload.Profile.PeakHour = peak
+			c.Components = comps
+			return &c
+		}
+	case "hourly":
+		busiest := 0
+		for h, x := range prof.Hourly {
+			if x > prof.Hourly[busiest] {
+				busiest = h
+			}
+		}
+		// Rotate the day so that the busiest hour is the second one: the first is warm-up.
+		rot := make([]float64, 24)
+		for i := range rot {
+			rot[i] = prof.Hourly[(i+busiest+23)%24]
+		}
+		comps, warmed := warmComponents(sc.Components)
+		p.method = fmt.Sprintf("each probe simulates the busiest hour (%s–%s) after the hour before it as warm-up; SLOs are judged over that hour",
+			clock(float64(busiest)), clock(float64(busiest+1)))
+		if len(warmed) > 0 {
+			p.method += fmt.Sprintf("; %s start warm (on-demand tables that served this load the day before)", strings.Join(warmed, ", "))
+		}
+		p.scenario = func(load float64) *scenarios.Scenario {
+			c := *sc
+			setLoad(&c, load)
+			c.Horizon, c.Warmup = scenarios.Duration(2*time.Hour), scenarios.Duration(time.Hour)
+			c.Workload.Profile.Hourly = rot
+			c.Components = comps
+			return &c
+		}
+	default:
+		p.method = fmt.Sprintf("each probe runs the scenario's own %s horizon", span(sc.Horizon.D()))
+		if sc.Warmup > 0 {
+			p.method += fmt.Sprintf(" (the first %s warm-up)", span(sc.Warmup.D()))
+		}
+		p.scenario = func(load float64) *scenarios.Scenario {
+			c := *sc
+			setLoad(&c, load)
+			return &c
+		}
+	}
+	return p
+}
+
+// warmCapacity is what a warm on-demand table serves at once: more than any probe offers.
+const warmCapacity = 1e15
+
+// warmComponents returns the components with on-demand tables warm, and their names. The
+// scenario's own components are not modified (probes run concurrently and share them).
+func warmComponents(comps []*scenarios.Component) ([]*scenarios.Component, []string) {
+	out := slices.Clone(comps)
+	var names []string
+	for i, c := range comps {
+		if c.Table == nil || c.Table.Mode == "provisioned" {
+			continue
+		}
+		cc, tt := *c, *c.Table
+		tt.OnDemandInitialWRU, tt.OnDemandInitialRRU = warmCapacity, warmCapacity
+		cc.Table = &tt
+		out[i] = &cc
+		names = append(names, c.Name)
+	}
+	return out, names
+}
+
+// meanRate is the daily mean arrival rate at a load.
+func (p *probePlan) meanRate(load float64) float64 {
+	if p.users {
+		return math.Max(1, math.Round(load)) * p.sc.Workload.RequestsPerUserPerDay / 86400
+	}
+	return load
+}
+
+type probeOut struct {
+	load float64
+	res  *result.Result
+	slos []result.SLOResult
+	pass bool
+}
+
+type search struct {
+	sc   *scenarios.Scenario
+	slos []scenarios.SLO
+	o    bpOptions
+	plan *probePlan
+
+	mu     sync.Mutex
+	done   map[float64]*probeOut
+	order  []float64
+	events int64
+}
+
+// norm rounds a load to what a probe can simulate: whole users.
+func (s *search) norm(x float64) float64 {
+	if s.plan.users {
+		return math.Max(1, math.Round(x))
+	}
+	return x
+}
+
+// probe simulates the loads not yet probed, at most o.workers at once (and within the
+// shared slots).
+func (s *search) probe(loads []float64) error {
+	var todo []float64
+	for _, l := range loads {
+		l = s.norm(l)
+		if _, ok := s.done[l]; !ok && !slices.Contains(todo, l) {
+			todo = append(todo, l)
+		}
+	}
+	errs := make([]error, len(todo))
+	var wg sync.WaitGroup
+	local := make(chan struct{}, s.o.workers)
+	for i, l := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local <- struct{}{}
+			defer func() { <-local }()
+			if s.o.slots != nil {
+				s.o.slots <- struct{}{}
+				defer func() { <-s.o.slots }()
+			}
+			res, err := Run(s.plan.scenario(l), WithPrices(s.o.prices))
+			if err != nil {
+				errs[i] = fmt.Errorf("probe at %s %s: %w", loadText(l), s.variable(), err)
+				return
+			}
+			slos, pass := EvaluateSLOs(s.slos, res)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.done[l] = &probeOut{load: l, res: res, slos: slos, pass: pass}
+			s.order = append(s.order, l)
+			s.events += res.Timing.Events
+			if s.o.progress != nil {
+				s.o.progress(s.probeRecord(s.done[l]))
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *search) variable() string {
+	if s.plan.users {
+		return "users"
+	}
+	return "rate_rps"
+}
+
+// bracket returns the largest passing load below the smallest failing one, and that
+// failing one (nil when there is none).
+func (s *search) bracket() (lo, hi *probeOut) {
+	for _, p := range s.done {
+		if !p.pass && (hi == nil || p.load < hi.load) {
+			hi = p
+		}
+	}
+	for _, p := range s.done {
+		if p.pass && (hi == nil || p.load < hi.load) && (lo == nil || p.load > lo.load) {
+			lo = p
+		}
+	}
+	return lo, hi
+}
+
+func (s *search) run() error {
+	n := s.plan.nominal
+	w := s.o.workers
+	// First round: the nominal load and its neighbours by factors of 2.
+	var first []float64
+	for i := range w {
+		first = append(first, n*math.Pow(2, float64(i-(w-1)/2)))
+	}
+	if err := s.probe(first); err != nil {
+		return err
+	}
+	limitHi, limitLo := n*math.Pow(2, float64(s.o.maxDoublings)), n/math.Pow(2, float64(s.o.maxDoublings))
+	for {
+		lo, hi := s.bracket()
+		var next []float64
+		switch {
+		case hi == nil:
+			top := 0.0
+			for l := range s.done {
+				top = math.Max(top, l)
+			}
+			if top >= limitHi {
+				return nil
+			}
+			for i := 1; i <= w; i++ {
+				next = append(next, math.Min(limitHi, top*math.Pow(2, float64(i))))
+			}
+		case lo == nil:
+			if hi.load <= limitLo || (s.plan.users && hi.load <= 1) {
+				return nil
+			}
+			for i := 1; i <= w; i++ {
+				next = append(next, math.Max(limitLo, hi.load/math.Pow(2, float64(i))))
+			}
+		default:
+			if hi.load/lo.load-1 <= s.o.tolerance || (s.plan.users && hi.load-lo.load <= 1) {
+				return nil
+			}
+			r := hi.load / lo.load
+			for i := 1; i <= w; i++ {
+				next = append(next, lo.load*math.Pow(r, float64(i)/float64(w+1)))
+			}
+		}
+		before := len(s.done)
+		if err := s.probe(next); err != nil {
+			return err
+		}
+		if len(s.done) == before {
+			return nil // nothing new to probe (whole users): the bracket is as narrow as it gets
+		}
+	}
+}
+
+func (s *search) probeRecord(p *probeOut) result.Probe {
+	pr := result.Probe{Load: round6(p.load), Passed: p.pass, Events: p.res.Timing.Events}
+	for _, x := range p.slos {
+		if !x.Passed {
+			pr.Failed = append(pr.Failed, fmt.Sprintf("%s (%s)", x.SLO, x.Detail))
+		}
+	}
+	return pr
+}
+
+func (s *search) outcome() *result.Breakpoint {
+	lo, hi := s.bracket()
+	bp := &result.Breakpoint{
+		Schema: result.BreakpointSchema, Scenario: s.sc.Name, Variable: s.variable(),
+		Nominal: s.plan.nominal, Tolerance: s.o.tolerance, Method: s.plan.method,
+	}
+	switch {
+	case lo == nil:
+		bp.Status = "below_range"
+	case hi == nil:
+		bp.Status = "above_range"
+	default:
+		bp.Status = "found"
+	}
+	if lo != nil {
+		bp.MaxLoad = lo.load
+		bp.Ratio = round6(lo.load / s.plan.nominal)
+		bp.SLOs = lo.slos
+		if len(lo.res.Breaks) > 0 {
+			b := lo.res.Breaks[0]
+			bp.FirstBreak = &b
+		}
+		if rate := lo.res.Workload.OfferedRPS; rate > 0 {
+			c := s.o.prices.PriceAt(lo.res, s.plan.meanRate(lo.load)/rate)
+			bp.MonthlyUSD = c.MonthlyUSD
+			bp.CostNote = fmt.Sprintf("the passing probe's usage per request over a day of %s requests at this load (instances as they are), priced with %s as of %s",
+				loadText(s.plan.meanRate(lo.load)*86400), s.o.prices.Source, s.o.prices.AsOf)
+		}
+	}
+	if hi != nil {
+		bp.FailLoad = hi.load
+		if lo == nil {
+			bp.SLOs = hi.slos
+		}
+		for _, x := range hi.slos {
+			if !x.Passed {
+				b := x
+				bp.Binding = &b
+				break
+			}
+		}
+		if len(hi.res.Breaks) > 0 {
+			b := hi.res.Breaks[0]
+			bp.FirstBreakAtFail = &b
+		}
+	}
+	loads := slices.Clone(s.order)
+	sort.Float64s(loads)
+	for _, l := range loads {
+		bp.Probes = append(bp.Probes, s.probeRecord(s.done[l]))
+	}
+	bp.Timing.Events = s.events
+	return bp
+}
+
+// span formats a duration the way scenarios write them: 30m, 1h30m, 20m, 45s.
+func span(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// clock formats an hour of the day: 13:00, 9:30.
+func clock(h float64) string {
+	h = math.Mod(h, 24)
+	m := int(math.Round(h * 60))
+	return fmt.Sprintf("%d:%02d", m/60%24, m%60)
+}

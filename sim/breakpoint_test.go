@@ -1,0 +1,172 @@
+package sim
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/headroom/headroom/result"
+	"github.com/headroom/headroom/scenarios"
+)
+
+func mustSLO(t *testing.T, expr string) scenarios.SLO {
+	t.Helper()
+	s, err := scenarios.ParseSLO(expr)
+	require.NoError(t, err)
+	return s
+}
+
+// The breakpoint of an M/M/10 queue (exponential service of 1 s) under the objective
+// "mean response time at most 1.5 s", i.e. a mean wait in queue of at most 0.5 s, is the
+// arrival rate λ* at which Erlang C's mean wait C(10, λ/μ) / (10μ − λ) reaches 0.5 s. The
+// search, started from the scenario's 8/s, must bracket λ* within its 2% tolerance (the
+// simulated mean wait is within about 1% of the formula at these horizons, which moves
+// the crossing by a fraction of that: the wait is steep in λ there).
+func TestBreakpointOfMMcMatchesErlangCInverse(t *testing.T) {
+	const target = 0.5 // seconds of mean wait
+	lo, hi := 0.0, 10.0
+	for range 100 {
+		mid := (lo + hi) / 2
+		if w, _ := MMc(10, mid, 1); w <= target {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	lambdaStar := lo // ≈ 8.82/s
+
+	sc := mmcScenario(10, 8, scenarios.QueueUnbounded, 60*time.Hour)
+	var probes atomic.Int64
+	bp, err := Breakpoint(sc, []scenarios.SLO{mustSLO(t, "api.mean<=1.5s")}, WithProbeWorkers(2),
+		WithProbeProgress(func(result.Probe) { probes.Add(1) }))
+	require.NoError(t, err)
+	require.Equal(t, "found", bp.Status)
+	require.Equal(t, "rate_rps", bp.Variable)
+	require.Equal(t, 8.0, bp.Nominal)
+	t.Logf("λ* = %.4f/s; breakpoint in [%.4f, %.4f] after %d probes", lambdaStar, bp.MaxLoad, bp.FailLoad, len(bp.Probes))
+	require.LessOrEqual(t, bp.FailLoad/bp.MaxLoad-1, 0.02, "bracket within the tolerance")
+	require.InDelta(t, 1, bp.MaxLoad/lambdaStar, 0.025)
+	require.LessOrEqual(t, bp.MaxLoad, lambdaStar*1.01)
+	require.GreaterOrEqual(t, bp.FailLoad, lambdaStar*0.99)
+	require.Equal(t, "api.mean<=1.5s", bp.Binding.SLO)
+	require.False(t, bp.Binding.Passed)
+	require.True(t, bp.SLOs[0].Passed)
+	require.Equal(t, int64(len(bp.Probes)), probes.Load())
+	require.Contains(t, bp.Method, "the scenario's own 60h horizon")
+	// Probes ascend; every passing one lies below every failing one (monotone here).
+	for i := 1; i < len(bp.Probes); i++ {
+		require.Less(t, bp.Probes[i-1].Load, bp.Probes[i].Load)
+		require.False(t, !bp.Probes[i-1].Passed && bp.Probes[i].Passed, "pass above a failure: %+v", bp.Probes)
+	}
+}
+
+// A load the scenario cannot carry at any probed size is reported as below the range, one
+// it carries at every size as above it; neither invents a breakpoint.
+func TestBreakpointOutOfRange(t *testing.T) {
+	sc := mmcScenario(10, 1, scenarios.QueueUnbounded, 10*time.Minute)
+	// Service alone takes 1 s on average: a mean response under 0.5 s is never met.
+	bp, err := Breakpoint(sc, []scenarios.SLO{mustSLO(t, "api.mean<=500ms")}, WithProbeWorkers(2))
+	require.NoError(t, err)
+	require.Equal(t, "below_range", bp.Status)
+	require.Zero(t, bp.MaxLoad)
+	require.NotNil(t, bp.Binding)
+
+	bp, err = Breakpoint(sc, []scenarios.SLO{mustSLO(t, "error_ratio<=0.5")}, WithProbeWorkers(2))
+	require.NoError(t, err)
+	require.Equal(t, "above_range", bp.Status, "an unbounded queue rejects nothing: %+v", bp.Probes)
+	require.Equal(t, 1024.0, bp.MaxLoad)
+}
+
+// A diurnal workload is probed in its busiest window: the probe's scenario has the peak in
+// the middle of the measured window, on-demand tables warm, and the load in users.
+func TestDiurnalProbePlan(t *testing.T) {
+	sc, err := scenarios.Load("baseline")
+	require.NoError(t, err)
+	p := newProbePlan(sc, bpOptions{warmup: 20 * time.Minute, window: 30 * time.Minute})
+	require.True(t, p.users)
+	require.Equal(t, 8e6, p.nominal)
+	c := p.scenario(4e6)
+	require.Equal(t, int64(4_000_000), c.Workload.Users)
+	require.Equal(t, 50*time.Minute, c.Horizon.D())
+	require.Equal(t, 20*time.Minute, c.Warmup.D())
+	require.InDelta(t, 35.0/60, c.Workload.Profile.PeakHour, 1e-12)
+	require.Equal(t, warmCapacity, c.Component("requests").Table.OnDemandInitialWRU)
+	require.Equal(t, 4000.0, sc.Component("requests").Table.OnDemandInitialWRU, "the scenario itself is untouched")
+	require.Equal(t, int64(8_000_000), sc.Workload.Users)
+	require.Contains(t, p.method, "busiest 30m of the day (the 13:00 peak ± 15m) after 20m of warm-up")
+	require.Contains(t, p.method, "requests start warm")
+	require.InDelta(t, 4e6*20/86400.0, p.meanRate(4e6), 1e-9)
+	// The load at the middle of the probe's window is the day's peak.
+	m, err := build(c, 1)
+	require.NoError(t, err)
+	require.InDelta(t, 4e6*20/86400.0*3, m.wl.rateAt(Dur(35*time.Minute)), 1e-6)
+}
+
+func TestHourlyProbePlanRotatesTheBusiestHourAfterItsPredecessor(t *testing.T) {
+	sc := mmcScenario(10, 8, scenarios.QueueUnbounded, 24*time.Hour)
+	sc.Workload = scenarios.Workload{Arrival: "poisson", Users: 1000, RequestsPerUserPerDay: 100, Entry: "workers",
+		Profile: scenarios.Profile{Kind: "hourly", Hourly: make([]float64, 24)}}
+	for i := range sc.Workload.Profile.Hourly {
+		sc.Workload.Profile.Hourly[i] = float64(i % 7) // busiest: hour 6 (the first 6)
+	}
+	p := newProbePlan(sc, bpOptions{warmup: 20 * time.Minute, window: 30 * time.Minute})
+	c := p.scenario(1000)
+	h := c.Workload.Profile.Hourly
+	require.Equal(t, 5.0, h[0])
+	require.Equal(t, 6.0, h[1])
+	require.Equal(t, 2*time.Hour, c.Horizon.D())
+	require.Equal(t, time.Hour, c.Warmup.D())
+	require.Contains(t, p.method, "busiest hour (6:00–7:00)")
+	require.Equal(t, 0.0, sc.Workload.Profile.Hourly[0], "the scenario itself is untouched")
+}
+
+func TestEvaluateSLOs(t *testing.T) {
+	r := &result.Result{
+		Workload: result.Workload{Offered: 1000, Accepted: 900, Rejected: 100, Completed: 880, Failed: 10},
+		Latency: result.Latencies{
+			API:      result.Stats{Count: 900, Mean: 50, P99: 250},
+			EndToEnd: result.Stats{Count: 880, P90: 800, P99: 900},
+		},
+		Components: []result.Component{
+			{Name: "a", Offered: 1000, Throttled: 100},
+			{Name: "b", Offered: 100, Throttled: 20, MaxAgeMS: 7000},
+		},
+	}
+	for _, c := range []struct {
+		expr  string
+		value float64
+		pass  bool
+	}{
+		{"api.p99<=300ms", 250, true},
+		{"api.mean<40ms", 50, false},
+		{"throttle_ratio<=0.15", 0.2, false}, // the worst component, b: 20 of 100
+		{"error_ratio<=0.11", 0.11, true},    // (100 rejected + 10 failed) / 1000
+		{"completed_ratio>=0.9", 0.88, false},
+		{"max_queue_age<=10s", 7000, true},
+		{"end_to_end.p99<=1s", 900, false}, // 10 unfinished of 900 accepted (1.1%) > 1%: fails
+		{"end_to_end.p90<=1s", 800, true},  // 1.1% unfinished is within the 10% a p90 leaves out
+	} {
+		got := EvaluateSLO(mustSLO(t, c.expr), r)
+		require.Equal(t, c.pass, got.Passed, "%s: %+v", c.expr, got)
+		if c.expr == "end_to_end.p99<=1s" {
+			require.Equal(t, 7000.0, got.Value, "at least the oldest queued message's age")
+			require.Contains(t, got.Detail, "10 accepted requests (1.11%) were unfinished")
+			continue
+		}
+		require.InDelta(t, c.value, got.Value, 1e-9, c.expr)
+	}
+	require.Contains(t, EvaluateSLO(mustSLO(t, "throttle_ratio<=0.1"), r).Detail, "b throttled 20 of 100")
+	empty := EvaluateSLO(mustSLO(t, "api.p99<=1s"), &result.Result{})
+	require.False(t, empty.Passed)
+	require.Contains(t, empty.Detail, "no request finished")
+}
+
+func TestSpanAndClock(t *testing.T) {
+	for d, want := range map[time.Duration]string{30 * time.Minute: "30m", 90 * time.Minute: "1h30m", time.Hour: "1h", 45 * time.Second: "45s", 60 * time.Hour: "60h"} {
+		require.Equal(t, want, span(d))
+	}
+	require.Equal(t, "13:00", clock(13))
+	require.Equal(t, "0:35", clock(35.0/60))
+}
