@@ -34,8 +34,6 @@ type Bus struct {
 
 	declareMu sync.Mutex
 	topo      atomic.Pointer[topology]
-
-	redelivered, deadLettered, givenBack atomic.Int64
 }
 
 var (

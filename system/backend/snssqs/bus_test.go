@@ -264,8 +264,9 @@ func TestAbandonedPollGivesBack(t *testing.T) {
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("receive after an abandoned poll: %v, %v; want the message", ds, err)
 	}
-	if b.givenBack.Load() != 1 || ds[0].ReceiveCount != 2 {
-		t.Logf("given back %d, receive count %d (the abandoned poll may have missed it)", b.givenBack.Load(), ds[0].ReceiveCount)
+	if b.topo.Load().byName["work"].givenBack.Load() != 1 || ds[0].ReceiveCount != 2 {
+		t.Fatalf("given back %d, receive count %d; want the abandoned poll to have taken it (count 1) and given it back",
+			b.topo.Load().byName["work"].givenBack.Load(), ds[0].ReceiveCount)
 	}
 }
 

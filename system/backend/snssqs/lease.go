@@ -132,7 +132,7 @@ func (q *queue) expire(l *lease) {
 		return
 	}
 	if len(back) > 0 {
-		q.bus.redelivered.Add(int64(len(back)))
+		q.redelivered.Add(int64(len(back)))
 		q.changeVisibility(back, 0)
 	}
 	q.deadLetter(dead)
@@ -164,7 +164,7 @@ func (q *queue) deadLetter(dead []*flight) {
 			failed = append(failed, f.receipt)
 			continue
 		}
-		q.bus.deadLettered.Add(1)
+		q.deadLettered.Add(1)
 		_, _ = q.bus.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &q.url, ReceiptHandle: &f.receipt})
 	}
 	if len(failed) > 0 {

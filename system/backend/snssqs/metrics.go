@@ -2,10 +2,11 @@ package snssqs
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// The series share names and labels with the memory bus's, so dashboards work for both.
 var (
-	descRedelivered  = prometheus.NewDesc("headroom_bus_redelivered_total", "Messages made visible again after their visibility timeout or a release.", nil, nil)
-	descDeadLettered = prometheus.NewDesc("headroom_bus_dead_lettered_total", "Messages the bus moved to a dead-letter queue after their last allowed receive.", nil, nil)
-	descGivenBack    = prometheus.NewDesc("headroom_bus_sqs_given_back_total", "Messages a long poll received after its caller had left, made visible again at once.", nil, nil)
+	descRedelivered  = prometheus.NewDesc("headroom_bus_redelivered_total", "Messages made visible again after their visibility timeout or a release, by queue.", []string{"queue"}, nil)
+	descDeadLettered = prometheus.NewDesc("headroom_bus_dead_lettered_total", "Messages moved to the dead-letter queue by the bus after their last allowed receive, by source queue.", []string{"queue"}, nil)
+	descGivenBack    = prometheus.NewDesc("headroom_bus_sqs_given_back_total", "Messages a long poll received after its caller had left, made visible again at once, by queue.", []string{"queue"}, nil)
 )
 
 // Collectors implements system.MetricsSource: what the bus did on its own, beside SQS's
@@ -21,7 +22,13 @@ func (c busCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c busCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(descRedelivered, prometheus.CounterValue, float64(c.b.redelivered.Load()))
-	ch <- prometheus.MustNewConstMetric(descDeadLettered, prometheus.CounterValue, float64(c.b.deadLettered.Load()))
-	ch <- prometheus.MustNewConstMetric(descGivenBack, prometheus.CounterValue, float64(c.b.givenBack.Load()))
+	tp := c.b.topo.Load()
+	if tp == nil {
+		return
+	}
+	for _, q := range tp.list {
+		ch <- prometheus.MustNewConstMetric(descRedelivered, prometheus.CounterValue, float64(q.redelivered.Load()), q.spec.Name)
+		ch <- prometheus.MustNewConstMetric(descDeadLettered, prometheus.CounterValue, float64(q.deadLettered.Load()), q.spec.Name)
+		ch <- prometheus.MustNewConstMetric(descGivenBack, prometheus.CounterValue, float64(q.givenBack.Load()), q.spec.Name)
+	}
 }

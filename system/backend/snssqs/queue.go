@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,8 @@ type queue struct {
 	// vis is the visibility timeout as specified, kept by the bus's own timers; backstop
 	// the longer one SQS keeps, for a consumer that dies (lease.go).
 	vis, backstop time.Duration
+
+	redelivered, deadLettered, givenBack atomic.Int64
 
 	mu      sync.Mutex
 	flights map[string]*flight // by receipt handle
@@ -219,7 +222,7 @@ func (q *queue) giveBack(msgs []types.Message) {
 	for i := range msgs {
 		receipts = append(receipts, aws.ToString(msgs[i].ReceiptHandle))
 	}
-	q.bus.givenBack.Add(int64(len(receipts)))
+	q.givenBack.Add(int64(len(receipts)))
 	q.changeVisibility(receipts, 0)
 }
 
@@ -299,7 +302,7 @@ func (b *Bus) Release(ctx context.Context, name, receipt string, delay time.Dura
 		if err != nil {
 			return q.fail("release", err)
 		}
-		b.redelivered.Add(1)
+		q.redelivered.Add(1)
 		return nil
 	}
 	if delay == 0 { // final
@@ -315,7 +318,7 @@ func (b *Bus) Release(ctx context.Context, name, receipt string, delay time.Dura
 			q.deadLetter([]*flight{f})
 			return
 		}
-		b.redelivered.Add(1)
+		q.redelivered.Add(1)
 		q.changeVisibility([]string{receipt}, 0)
 	})
 	return nil
