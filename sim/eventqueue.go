@@ -6,33 +6,48 @@ import (
 )
 
 // event is a value: scheduling one never allocates once the queue has grown to the run's
-// working size. 32 bytes, so a cache line holds two.
+// working size. 24 bytes: the time, a tag that packs the sequence number (high 40 bits) with
+// the handler (16) and the opcode (8), and the argument. Packing keeps the heap small —
+// four children in 96 bytes — which is what large heaps are limited by.
 type event struct {
 	at  Time
-	seq uint64 // tie-break: equal times run in scheduling order, which keeps runs deterministic
-	h   HandlerID
-	op  int32
+	tag uint64 // seq<<24 | h<<8 | op: ordering by tag is ordering by seq
 	arg int64
+}
+
+const (
+	tagSeqShift = 24
+	maxHandlers = 1 << 16
+	maxOps      = 1 << 8
+	maxSeq      = 1<<(64-tagSeqShift) - 1
+)
+
+func (e *event) handler() HandlerID { return HandlerID(e.tag >> 8 & (maxHandlers - 1)) }
+func (e *event) op() int32          { return int32(e.tag & (maxOps - 1)) }
+
+func mkEvent(at Time, seq uint64, h HandlerID, op int32, arg int64) event {
+	return event{at: at, tag: seq<<tagSeqShift | uint64(h)<<8 | uint64(op), arg: arg}
 }
 
 // before orders events by (at, seq) as one 128-bit unsigned number (see lessBit).
 func (a *event) before(b *event) bool { return lessBit(a, b) != 0 }
 
 // lessBit is 1 when a runs before b and 0 otherwise: the borrow out of the two-word
-// subtraction (at, seq) − (at, seq). Times are never negative (Schedule clamps to now ≥ 0),
+// subtraction (at, tag) − (at, tag); the tag's high bits are the sequence number, and
+// sequence numbers are unique, so its low bits never decide. Times are never negative (Schedule clamps to now ≥ 0),
 // so the unsigned view orders them correctly. As a number rather than a bool it lets the
 // heap pick the smallest of four children by arithmetic, with no branch: with random event
 // times a branchy comparison mispredicts about half the time, and that was the largest
 // single cost of the event loop.
 func lessBit(a, b *event) uint64 {
-	_, borrow := bits.Sub64(a.seq, b.seq, 0)
+	_, borrow := bits.Sub64(a.tag, b.tag, 0)
 	_, borrow = bits.Sub64(uint64(a.at), uint64(b.at), borrow)
 	return borrow
 }
 
 // sentinel pads the heap: it sorts after every real event (whose seq is never MaxUint64),
 // so a node's missing children can be compared like present ones.
-var sentinel = event{at: math.MaxInt64, seq: math.MaxUint64}
+var sentinel = event{at: math.MaxInt64, tag: math.MaxUint64}
 
 // eventQueue is an implicit 4-ary min-heap of events. A 4-ary heap halves the depth of a
 // binary one and keeps the four children of a node in one or two cache lines, which is what

@@ -1,6 +1,9 @@
 package sim
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Time is virtual time in integer nanoseconds since the start of a run.
 type Time int64
@@ -27,7 +30,9 @@ func (t Time) Millis() float64 { return float64(t) / float64(Millisecond) }
 // Handler is a component's event entry point. The kernel calls Handle with the opcode and
 // argument given to Schedule, at the scheduled virtual time; the meaning of both is private
 // to the component (an opcode per kind of event, an argument that indexes the component's
-// own state). Handle may schedule further events, never in the past.
+// own state). Opcodes are small, in [0, 256), and a kernel takes up to 65,536 handlers: an
+// event packs both beside its sequence number. Handle may schedule further events, never
+// in the past.
 type Handler interface {
 	Handle(op int32, arg int64)
 }
@@ -78,6 +83,9 @@ func NewKernel(sizeHint int) *Kernel {
 
 // Register adds a handler and returns the id to schedule its events with.
 func (k *Kernel) Register(h Handler) HandlerID {
+	if len(k.handlers) == maxHandlers {
+		panic(fmt.Sprintf("sim: more than %d handlers in one kernel", maxHandlers))
+	}
 	k.handlers = append(k.handlers, h)
 	return HandlerID(len(k.handlers) - 1)
 }
@@ -95,7 +103,7 @@ func (k *Kernel) Pending() int {
 		n--
 	}
 	for i := range k.timers {
-		if k.timers[i].seq != sentinel.seq {
+		if k.timers[i].tag != sentinel.tag {
 			n++
 		}
 	}
@@ -119,8 +127,9 @@ func (k *Kernel) SetTimer(t TimerID, at Time, op int32, arg int64) {
 	if at < k.now {
 		at = k.now
 	}
+	k.checkTag(op)
 	k.seq++
-	k.timers[t] = event{at: at, seq: k.seq, h: k.owners[t], op: op, arg: arg}
+	k.timers[t] = mkEvent(at, k.seq, k.owners[t], op, arg)
 	k.timersDirty = true
 }
 
@@ -135,9 +144,21 @@ func (k *Kernel) earliestTimer() {
 	k.timersDirty = false
 	k.next = -1
 	for i := range k.timers {
-		if k.timers[i].seq != sentinel.seq && (k.next < 0 || k.timers[i].before(&k.timers[k.next])) {
+		if k.timers[i].tag != sentinel.tag && (k.next < 0 || k.timers[i].before(&k.timers[k.next])) {
 			k.next = i
 		}
+	}
+}
+
+// checkTag refuses what the packed event tag (see event) cannot hold: a programming error,
+// or a run of more than 2⁴⁰ events (a day of simulation at ten million events a second is
+// under 2⁴⁰ by a factor of a thousand).
+func (k *Kernel) checkTag(op int32) {
+	if uint32(op) >= maxOps {
+		panic(fmt.Sprintf("sim: opcode %d is outside [0, %d)", op, maxOps))
+	}
+	if k.seq >= maxSeq-1 { // maxSeq itself is the sentinel's
+		panic("sim: more than 2^40 events scheduled in one run")
 	}
 }
 
@@ -146,8 +167,9 @@ func (k *Kernel) Schedule(at Time, h HandlerID, op int32, arg int64) {
 	if at < k.now {
 		at = k.now
 	}
+	k.checkTag(op)
 	k.seq++
-	e := event{at: at, seq: k.seq, h: h, op: op, arg: arg}
+	e := mkEvent(at, k.seq, h, op, arg)
 	if k.vacant {
 		k.vacant = false
 		k.queue.replaceRoot(e)
@@ -184,7 +206,7 @@ func (k *Kernel) Run(end Time) {
 			k.timersDirty = true
 			k.now = ev.at
 			k.events++
-			k.handlers[ev.h].Handle(ev.op, ev.arg)
+			k.handlers[ev.handler()].Handle(ev.op(), ev.arg)
 			continue
 		}
 		if q.len() == 0 || top.at > end {
@@ -194,7 +216,7 @@ func (k *Kernel) Run(end Time) {
 		k.now = ev.at
 		k.events++
 		k.vacant = true
-		k.handlers[ev.h].Handle(ev.op, ev.arg)
+		k.handlers[ev.handler()].Handle(ev.op(), ev.arg)
 		if k.vacant {
 			k.vacant = false
 			q.removeRoot()

@@ -44,7 +44,7 @@ func TestEventQueueMatchesSortOrder(t *testing.T) {
 	for i := 0; i < 100000; i++ {
 		if r.IntN(3) > 0 || q.len() == 0 {
 			seq++
-			q.push(event{at: last.at + Time(r.IntN(1000)), seq: seq})
+			q.push(mkEvent(last.at+Time(r.IntN(1000)), seq, 0, 0, 0))
 			continue
 		}
 		e := q.pop()
@@ -81,14 +81,14 @@ func BenchmarkEventQueueHold(b *testing.B) {
 			var seq uint64
 			for i := 0; i < n; i++ {
 				seq++
-				q.push(event{at: Time(r.IntN(1 << 20)), seq: seq})
+				q.push(mkEvent(Time(r.IntN(1<<20)), seq, 0, 0, 0))
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				e := q.pop()
 				seq++
-				q.push(event{at: e.at + Time(r.IntN(1<<20)), seq: seq})
+				q.push(mkEvent(e.at+Time(r.IntN(1<<20)), seq, 0, 0, 0))
 			}
 		})
 	}
@@ -211,4 +211,20 @@ func TestKernelPendingExcludesTheEventBeingHandled(t *testing.T) {
 	require.Equal(t, 2, k.Pending())
 	k.Run(10)
 	require.Equal(t, []int{1, 0}, during)
+}
+
+func TestEventsPackHandlerAndOpcode(t *testing.T) {
+	e := mkEvent(123, 1<<39, maxHandlers-1, maxOps-1, -7)
+	require.Equal(t, HandlerID(maxHandlers-1), e.handler())
+	require.Equal(t, int32(maxOps-1), e.op())
+	require.Equal(t, int64(-7), e.arg)
+	// The sequence number decides before the handler and opcode do.
+	a, b := mkEvent(5, 1, maxHandlers-1, maxOps-1, 0), mkEvent(5, 2, 0, 0, 0)
+	require.True(t, a.before(&b))
+	require.False(t, b.before(&a))
+	require.True(t, b.before(&sentinel))
+	k := NewKernel(0)
+	h := k.Register(HandlerFunc(func(int32, int64) {}))
+	require.Panics(t, func() { k.Schedule(1, h, maxOps, 0) })
+	require.Panics(t, func() { k.Schedule(1, h, -1, 0) })
 }
