@@ -7,26 +7,27 @@ through a model of the architecture, and checks itself against queueing theory o
 
 The kernel (Kernel) is a clock and a future-event list, nothing else. Virtual time is an
 integer count of nanoseconds (Time), so no rounding accumulates and two runs agree to the
-nanosecond. An event is a 32-byte value — time, sequence number, handler, opcode, argument
-— kept in an implicit 4-ary min-heap (eventqueue.go); scheduling one copies it into a slice
-that has long reached its working size, so the event loop allocates nothing in steady
-state. Events run in (time, scheduling order): the sequence number breaks ties, so equal
-times behave as FIFO and never depend on the heap's internal layout.
+nanosecond. An event is a 24-byte value — the time; a tag packing the sequence number, the
+handler and the opcode; the argument — kept in an implicit 4-ary min-heap (eventqueue.go),
+a node's four children in one 96-byte block. Scheduling copies the event into a slice that
+has long reached its working size, so the event loop allocates nothing in steady state.
+Events run in (time, scheduling order): the sequence number breaks ties, so equal times
+behave as FIFO and never depend on the heap's internal layout.
 
-Three details carry most of the kernel's speed, each measured by BenchmarkMMc10 and
-BenchmarkEventQueueHold. The heap orders (time, seq) as one 128-bit number whose
-comparison is a subtract-with-borrow, and picks the smallest of a node's four children by
-a branch-free tournament, because with random event times a branchy comparison
-mispredicts about half of the time. Sentinels pad the array so that every node has four
-children to compare, and an element is sifted bottom-up (Wegener), so the descent's only
-branch is the loop bound. And the event being handled stays at the root while its handler
-runs: the first event the handler schedules replaces it in one pass down the heap (as
-heapreplace does in Python's heapq), where a pop and a push would take two; most handlers
-schedule exactly one follow-up (the next arrival, the end of a service). Finally, a process
-that always has exactly one event outstanding — the workload's next arrival — keeps it in a
-timer (NewTimer, SetTimer) beside the heap, not in it: an arrival then costs one
-comparison with the heap's top instead of a pass through the heap. Timer events take
-their place in the same (time, scheduling order) as the others.
+A few details carry most of the kernel's speed, each measured by BenchmarkMMc10 and
+BenchmarkEventQueueHold. The heap orders (time, tag) as one 128-bit number, whose
+comparison is a subtract-with-borrow (the tag's high bits are the sequence number), and
+picks the smallest of a node's four children by a branch-free tournament, because with
+random event times a branchy comparison mispredicts about half of the time. Sentinels pad
+the array so that every node has four children to compare, and an element is sifted
+bottom-up (Wegener), so the descent's only branch is the loop bound. The event being
+handled stays at the root while its handler runs: the first event the handler schedules
+replaces it in one pass down the heap (as heapreplace does in Python's heapq), where a pop
+and a push would take two; most handlers schedule exactly one follow-up (the next arrival,
+the end of a service). And a process that always has exactly one event outstanding — the
+workload's next arrival — keeps it in a timer (NewTimer, SetTimer) beside the heap: an
+arrival then costs one comparison with the heap's top instead of a pass through the heap.
+Timer events take their place in the same (time, scheduling order) as the others.
 
 Components are plain state machines behind the Handler interface: Handle(op, arg) is
 called at the scheduled time with an opcode and an argument that mean something only to
