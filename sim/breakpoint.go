@@ -28,8 +28,8 @@ import (
 //
 // What a probe simulates depends on the workload's profile:
 //
-//   - diurnal: the busiest window of the day (default 30 minutes centred on the peak hour)
-//     after a warm-up at the rising rate just before it (default 20 minutes), and the SLOs
+//   - diurnal: the busiest window of the day (default 10 minutes centred on the peak hour)
+//     after a warm-up at the rising rate just before it (default 10 minutes), and the SLOs
 //     are judged over that window. The peak is where a daily load breaks first; judging the
 //     whole day instead would let the quiet hours dilute a peak that fails. Components with
 //     a long memory start warm: an on-demand table has served this load the day before, so
@@ -53,6 +53,8 @@ type bpOptions struct {
 	prices         *cost.Table
 	maxDoublings   int
 	progress       func(probe result.Probe)
+	estimate       float64
+	estimateSpread float64
 }
 
 // WithTolerance sets the relative width at which the search stops (default 0.02: the
@@ -60,7 +62,7 @@ type bpOptions struct {
 func WithTolerance(rel float64) BreakpointOption { return func(o *bpOptions) { o.tolerance = rel } }
 
 // WithProbeWindow sets the warm-up and the measured window of a probe of a diurnal
-// workload (default 20 and 30 minutes).
+// workload (default 10 and 10 minutes).
 func WithProbeWindow(warmup, window time.Duration) BreakpointOption {
 	return func(o *bpOptions) { o.warmup, o.window = warmup, window }
 }
@@ -80,6 +82,27 @@ func WithProbeSlots(slots chan struct{}) BreakpointOption {
 // WithBreakpointPrices prices the cost at the breakpoint with t (default: the embedded table).
 func WithBreakpointPrices(t *cost.Table) BreakpointOption { return func(o *bpOptions) { o.prices = t } }
 
+// WithEstimate starts the search around an estimate of the breakpoint (EstimateFromRun)
+// instead of the scenario's own load: the first probes are spread% either side of it.
+func WithEstimate(load, spread float64) BreakpointOption {
+	return func(o *bpOptions) { o.estimate, o.estimateSpread = load, spread }
+}
+
+// EstimateFromRun estimates the breakpoint from a run of the scenario at its own load
+// whose offered rate climbed through the first limit that bound (a daily profile): the
+// load scaled by the offered rate when it bound over the run's peak offered rate. It
+// returns false when nothing bound, or the run gives no rate to scale by.
+func EstimateFromRun(sc *scenarios.Scenario, r *result.Result) (float64, bool) {
+	if len(r.Breaks) == 0 || r.Workload.PeakRPS <= 0 || r.Breaks[0].OfferedRPS <= 0 {
+		return 0, false
+	}
+	nominal := float64(sc.Workload.Users)
+	if nominal == 0 {
+		nominal = sc.Workload.RateRPS
+	}
+	return nominal * math.Min(1, r.Breaks[0].OfferedRPS/r.Workload.PeakRPS), true
+}
+
 // WithProbeProgress calls f after each probe (from the probes' goroutines, serialised).
 func WithProbeProgress(f func(result.Probe)) BreakpointOption {
 	return func(o *bpOptions) { o.progress = f }
@@ -87,7 +110,7 @@ func WithProbeProgress(f func(result.Probe)) BreakpointOption {
 
 // Breakpoint searches for the largest load at which sc meets every SLO in slos.
 func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...BreakpointOption) (*result.Breakpoint, error) {
-	o := bpOptions{tolerance: 0.02, warmup: 20 * time.Minute, window: 30 * time.Minute, maxDoublings: 10}
+	o := bpOptions{tolerance: 0.02, warmup: 10 * time.Minute, window: 10 * time.Minute, maxDoublings: 10}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -329,17 +352,25 @@ func (s *search) bracket() (lo, hi *probeOut) {
 }
 
 func (s *search) run() error {
-	n := s.plan.nominal
 	w := s.o.workers
-	// First round: the nominal load and its neighbours by factors of 2.
+	// Start from the estimate (a few percent apart), or from the nominal load (a factor of
+	// 2 apart); while the bracket is open on one side, each step out squares the factor,
+	// up to 2.
+	x0, step := s.plan.nominal, 2.0
+	if s.o.estimate > 0 {
+		x0, step = s.o.estimate, 1+s.o.estimateSpread
+	}
 	var first []float64
 	for i := range w {
-		first = append(first, n*math.Pow(2, float64(i-(w-1)/2)))
+		first = append(first, x0*math.Pow(step, float64(i-(w-1)/2)))
+	}
+	if w == 2 && step < 2 {
+		first = []float64{x0 / step, x0 * step}
 	}
 	if err := s.probe(first); err != nil {
 		return err
 	}
-	limitHi, limitLo := n*math.Pow(2, float64(s.o.maxDoublings)), n/math.Pow(2, float64(s.o.maxDoublings))
+	limitHi, limitLo := x0*math.Pow(2, float64(s.o.maxDoublings)), x0/math.Pow(2, float64(s.o.maxDoublings))
 	for {
 		lo, hi := s.bracket()
 		var next []float64
@@ -352,15 +383,20 @@ func (s *search) run() error {
 			if top >= limitHi {
 				return nil
 			}
-			for i := 1; i <= w; i++ {
-				next = append(next, math.Min(limitHi, top*math.Pow(2, float64(i))))
+			for range w {
+				step = math.Min(2, step*step)
+				top = math.Min(limitHi, top*step)
+				next = append(next, top)
 			}
 		case lo == nil:
-			if hi.load <= limitLo || (s.plan.users && hi.load <= 1) {
+			bottom := hi.load
+			if bottom <= limitLo || (s.plan.users && bottom <= 1) {
 				return nil
 			}
-			for i := 1; i <= w; i++ {
-				next = append(next, math.Max(limitLo, hi.load/math.Pow(2, float64(i))))
+			for range w {
+				step = math.Min(2, step*step)
+				bottom = math.Max(limitLo, bottom/step)
+				next = append(next, bottom)
 			}
 		default:
 			if hi.load/lo.load-1 <= s.o.tolerance || (s.plan.users && hi.load-lo.load <= 1) {
