@@ -61,11 +61,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Bus, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, max(time.Until(dl), time.Millisecond))
 	}
+	b := &Bus{url: dsn, cfg: cfg, done: make(chan struct{})}
 	nc, err := natsgo.Connect(dsn,
 		natsgo.Name("headroom bus"),
 		natsgo.Timeout(timeout),
 		natsgo.MaxReconnects(-1),
 		natsgo.ReconnectWait(250*time.Millisecond),
+		natsgo.ReconnectHandler(func(*natsgo.Conn) { b.forgetRequests() }),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("nats: connect to %s: %w (%s)", redact(dsn), err, startHint)
@@ -79,7 +81,17 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Bus, error) {
 		nc.Close()
 		return nil, fmt.Errorf("nats: %s answers but JetStream does not: %w (%s)", redact(dsn), err, startHint)
 	}
-	return &Bus{url: dsn, cfg: cfg, nc: nc, js: js, done: make(chan struct{})}, nil
+	b.nc, b.js = nc, js
+	return b, nil
+}
+
+// forgetRequests runs after a reconnect: the pull requests died with the old connection.
+func (b *Bus) forgetRequests() {
+	if tp := b.topo.Load(); tp != nil {
+		for _, q := range tp.order {
+			q.forgetRequests()
+		}
+	}
 }
 
 // redact hides a password in a NATS URL for error messages.

@@ -16,17 +16,24 @@
 // order in Hr-Attrs, the publish time in Hr-Sent.
 //
 // Receiving. Every pull request of a queue answers to one long-lived inbox of the bus,
-// with at most one request out per consumer. A Receive hands out what the inbox holds,
-// then asks with a no_wait request for what is available now (the server ends it with a
-// 404 or 408 status, so "available" is exact), then long-polls (each poll at most one
-// and a half visibility timeouts); after the first message it tops up with another no_wait request,
-// or, with a batching window, keeps a request open until the window ends. A message that
-// arrives after its receiver gave up stays in the inbox for the next Receive, its ack wait
-// restarted (+WPI) while this bus keeps receiving the queue, and is handed back (-NAK) once
-// it has not for a visibility timeout. Acks wait for the server's confirmation (AckSync),
-// all of a batch in flight at once; a receipt is the ack subject, live until its
-// visibility timeout ends, so a late or repeated Ack or Release fails with ErrNotFound.
-// Release is -NAK with the delay.
+// with at most one request out per consumer. A standard-mode Receive hands out what the
+// inbox holds, then asks with a no_wait request for what is available now (the server ends
+// it with a status, so "available" is exact), then leaves a standing request (batch one,
+// no expiry) and waits; after the first message it tops up with another no_wait request,
+// or, with a batching window, keeps a standing request out until the window ends. FIFO
+// shards only get standing requests, since a no_wait request to a shard whose message is
+// unacknowledged waits for it. Requests never expire because nats-server before 2.10.14
+// counts a redelivery it hands to an expired waiting request as delivered and sends
+// nothing (nats-server#5338), which costs that message a receive and a timeout. Messages
+// are taken from the inbox only as Receive returns, so the visibility timeout starts when
+// the caller gets them (an ack wait that started earlier is restarted with +WPI). A
+// message a standing request brings in after its Receive returned stays in the inbox for
+// the next Receive, its ack wait restarted while this bus keeps receiving the queue, and
+// is handed back (-NAK) once it has not for a visibility timeout. Acks wait for the
+// server's confirmation (AckSync), all of a batch in flight at once; a receipt is the ack
+// subject, live until its visibility timeout ends, so a late or repeated Ack or Release
+// fails with ErrNotFound. Release is -NAK with the delay. A reconnect forgets the requests
+// (the server lost them) and the inbox subscription is restored by the client.
 //
 // Dead letters. MaxDeliver stays unlimited and the bus dead-letters itself: a consumer that
 // stops at MaxDeliver leaves the message in the stream with only the max-deliveries

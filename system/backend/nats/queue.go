@@ -16,12 +16,9 @@ import (
 )
 
 const (
-	// maxLongPoll bounds one long-poll pull request; Receive issues another when it ends.
-	maxLongPoll = 30 * time.Second
-	// noWaitLimit is how long a no_wait request may go unanswered before it is written off.
+	// noWaitLimit is how long a no_wait request may go unanswered before it is written off
+	// (and the consumer checked: the server answers every request of an existing one).
 	noWaitLimit = 5 * time.Second
-	// expiryGrace is how long after its expiry a request is still expected to answer.
-	expiryGrace = 100 * time.Millisecond
 )
 
 // lane is one durable pull consumer of a queue: the only one in standard mode, one per
@@ -34,12 +31,17 @@ type lane struct {
 	req      *pullReq
 }
 
+// pullReq is an outstanding pull request: a no_wait one (answered at once: messages, then
+// a 404/408 status unless the batch is full) or a standing one, batch 1 with no expiry,
+// which waits until a message comes. Standing requests never expire because nats-server
+// before 2.10.14 counts a redelivery it hands to an expired waiting request as delivered
+// and sends nothing (nats-server#5338): the message would lose a receive and a timeout.
 type pullReq struct {
-	id      uint64
-	left    int // messages still due
-	noWait  bool
-	expires time.Time
-	heard   bool // the server answered at least once
+	id       uint64
+	left     int // messages still due
+	noWait   bool
+	deadline time.Time // no_wait only: written off when unanswered by then
+	heard    bool      // the server answered at least once
 }
 
 // arrived is a delivered message no receiver has taken yet.
@@ -205,18 +207,17 @@ func (q *queue) laneOf(consumer string) *lane {
 	return nil
 }
 
-// pull sends a pull request for l. Callers hold q.mu.
-func (q *queue) pull(l *lane, batch int, wait time.Duration, noWait bool) error {
+// pull sends a pull request for l: no_wait with the given batch, or a standing batch of
+// one. Callers hold q.mu.
+func (q *queue) pull(l *lane, batch int, noWait bool) error {
 	q.seq++
 	r := &pullReq{id: q.seq, left: batch, noWait: noWait}
-	var body string
+	body := `{"batch":1}`
 	if noWait {
-		r.expires = time.Now().Add(noWaitLimit)
+		r.deadline = time.Now().Add(noWaitLimit)
 		body = `{"batch":` + strconv.Itoa(batch) + `,"no_wait":true}`
 	} else {
-		wait = max(wait, time.Millisecond)
-		r.expires = time.Now().Add(wait)
-		body = `{"batch":` + strconv.Itoa(batch) + `,"expires":` + strconv.FormatInt(int64(wait), 10) + `}`
+		r.left = 1
 	}
 	reply := q.inbox + "." + strconv.Itoa(l.idx) + "." + strconv.FormatUint(r.id, 10)
 	if err := q.bus.nc.PublishRequest(l.next, reply, []byte(body)); err != nil {
@@ -226,14 +227,13 @@ func (q *queue) pull(l *lane, batch int, wait time.Duration, noWait bool) error 
 	return nil
 }
 
-// busy reports whether l has a request out. A request the server neither answered nor
-// expired in time is written off; one that was never heard from at all means the consumer
-// is gone, which Receive checks. Callers hold q.mu.
+// busy reports whether l has a request out. A no_wait request unanswered by its deadline
+// is written off, and reported silent: the consumer may be gone. Callers hold q.mu.
 func (q *queue) busy(l *lane, now time.Time) (busy, silent bool) {
 	if l.req == nil {
 		return false, false
 	}
-	if now.After(l.req.expires.Add(expiryGrace)) {
+	if l.req.noWait && now.After(l.req.deadline) {
 		silent = !l.req.heard
 		l.req = nil
 		return false, silent
@@ -241,10 +241,26 @@ func (q *queue) busy(l *lane, now time.Time) (busy, silent bool) {
 	return true, false
 }
 
-// receive implements system.Receiver for the queue: hand out what the inbox holds; when
-// that is not enough, probe every idle lane with a no_wait request (the messages
-// available now), then long-poll them; after the first message, either top up with what
-// is available at once (no window) or keep pulling until the window ends.
+// forgetRequests drops the bookkeeping of every request: after a reconnect the server
+// has none of them any more.
+func (q *queue) forgetRequests() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, l := range q.lanes {
+		l.req = nil
+	}
+}
+
+// receive implements system.Receiver for the queue. Standard mode: hand out what the inbox
+// holds; when that is not enough, ask with a no_wait request for what is available now
+// (the server answers at once, ending with a status, so "available" is exact), then leave
+// a standing request and wait; after a message arrives, top up with another no_wait
+// request and return (no window), or keep a standing request out until the window ends.
+// FIFO mode: a no_wait request to a shard whose message is unacknowledged waits for it
+// (MaxAckPending 1), so every idle shard gets a standing request and Receive returns what
+// has arrived once something has (or the window ends). Messages are taken from the inbox
+// only when Receive returns, so their visibility timeout starts as the caller gets them. A
+// standing request outlives the Receive; what it brings in is a leftover for the next one.
 func (q *queue) receive(ctx context.Context, opt system.ReceiveOptions, dst []system.Delivery) ([]system.Delivery, error) {
 	select {
 	case q.sem <- struct{}{}:
@@ -263,100 +279,85 @@ func (q *queue) receive(ctx context.Context, opt system.ReceiveOptions, dst []sy
 	defer q.doneReceiving()
 
 	want := max(opt.Max, 1)
-	start := len(dst)
+	finish := func(ctx context.Context) []system.Delivery {
+		var dead []arrived
+		dst, dead = q.take(dst, want)
+		q.deadLetterAll(ctx, dead)
+		return dst
+	}
 	var windowEnd time.Time
+	// toppedUp: a no_wait request has been answered since the last standing request
+	// brought something in, so what is available now has been asked for.
 	probed, toppedUp := false, false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
 	for {
-		var dead []arrived
-		dst, dead = q.take(dst, want-(len(dst)-start))
+		avail, dead := q.prune()
 		if len(dead) > 0 {
 			q.deadLetterAll(ctx, dead)
 			continue
 		}
-		got := len(dst) - start
+		got := min(avail, want)
 		if got >= want {
-			return dst, nil
+			return finish(ctx), nil
 		}
 		now := time.Now()
-		topUp := false
-		if got > 0 {
-			if opt.Window > 0 {
-				if windowEnd.IsZero() {
-					windowEnd = now.Add(opt.Window)
-				}
-				if !now.Before(windowEnd) {
-					return dst, nil
-				}
-			} else {
-				q.mu.Lock()
-				noWaitOut, idle := false, true
-				for _, l := range q.lanes {
-					if b, _ := q.busy(l, now); b {
-						idle = false
-						noWaitOut = noWaitOut || l.req.noWait
-					}
-				}
-				q.mu.Unlock()
-				switch {
-				case noWaitOut:
-					// a probe or top-up is answering: wait for it
-				case !q.fifo && !toppedUp && idle:
-					topUp = true
-				default:
-					return dst, nil
-				}
-			}
+		if got > 0 && opt.Window > 0 && windowEnd.IsZero() {
+			windowEnd = now.Add(opt.Window)
 		}
+		collecting := got > 0 && opt.Window > 0 && now.Before(windowEnd)
 
 		q.mu.Lock()
-		var silent bool
-		var wake time.Time
+		var silent, noWaitOut, standing bool
 		var err error
 		for _, l := range q.lanes {
 			b, s := q.busy(l, now)
 			silent = silent || s
-			if !b && err == nil {
-				batch := 1
-				if !q.fifo {
-					batch = want - got
-				}
-				switch {
-				case !probed || topUp:
-					err = q.pull(l, batch, 0, true)
-					toppedUp = true
-				case got == 0:
-					// Not exactly the visibility timeout: a request expiring just as the ack
-					// wait of a message ends has seen the server count a redelivery of it and
-					// send nothing (nats-server 2.9), a lost round for that message.
-					wait := min(q.vis*3/2, maxLongPoll)
-					if dl, ok := ctx.Deadline(); ok {
-						wait = min(wait, time.Until(dl))
-					}
-					err = q.pull(l, 1, wait, false)
-					toppedUp = false
-				default: // collecting within the window
-					err = q.pull(l, batch, windowEnd.Sub(now), false)
-				}
+			if b {
+				noWaitOut = noWaitOut || l.req.noWait
+				standing = standing || !l.req.noWait
+				continue
 			}
-			if l.req != nil && (wake.IsZero() || l.req.expires.Add(expiryGrace).Before(wake)) {
-				wake = l.req.expires.Add(expiryGrace)
+			if err != nil {
+				continue
 			}
+			switch {
+			case !q.fifo && (!probed || (!toppedUp && got > 0)):
+				err = q.pull(l, want-got, true)
+				noWaitOut = true
+			case got == 0 || collecting:
+				err = q.pull(l, 1, false)
+				standing = true
+			}
+		}
+		if noWaitOut {
+			toppedUp = true
+		}
+		if standing {
+			toppedUp = false
 		}
 		probed = true
 		q.mu.Unlock()
 		if err != nil {
-			return dst, err
+			return finish(ctx), err
 		}
 		if silent {
 			if err := q.checkConsumers(ctx); err != nil {
-				return dst, err
+				return finish(ctx), err
 			}
 		}
-		if !windowEnd.IsZero() && (wake.IsZero() || windowEnd.Before(wake)) {
+		if got > 0 && !noWaitOut && !collecting {
+			return finish(ctx), nil
+		}
+		var wake time.Time
+		if collecting {
 			wake = windowEnd
+		}
+		if noWaitOut {
+			if d := now.Add(noWaitLimit); wake.IsZero() || d.Before(wake) {
+				wake = d
+			}
 		}
 		if !wake.IsZero() {
 			timer.Reset(time.Until(wake))
@@ -365,11 +366,8 @@ func (q *queue) receive(ctx context.Context, opt system.ReceiveOptions, dst []sy
 		case <-q.signal:
 		case <-timer.C:
 		case <-ctx.Done():
-			dst, dead = q.take(dst, want-(len(dst)-start))
-			if len(dead) > 0 {
-				q.deadLetterAll(context.Background(), dead)
-			}
-			if len(dst) > start {
+			n := len(dst)
+			if dst = finish(context.Background()); len(dst) > n {
 				return dst, nil
 			}
 			return dst, ctx.Err()
@@ -422,26 +420,22 @@ func (q *queue) refreshLeftovers() {
 	default:
 	}
 	now := time.Now()
-	polling := false
-	for _, l := range q.lanes {
-		if b, _ := q.busy(l, now); b {
-			polling = true
-		}
-	}
-	if !q.receiving && !polling && now.Sub(q.lastRecv) > q.vis {
-		for _, a := range q.buf {
+	idle := !q.receiving && now.Sub(q.lastRecv) > q.vis
+	keep := q.buf[:0]
+	for _, a := range q.buf {
+		if b, _ := q.busy(q.lanes[a.lane], now); idle && !b {
+			// No request of this bus can bring it straight back: hand it back.
 			_ = q.bus.nc.Publish(a.m.Reply, ackNak)
+			continue
 		}
-		clear(q.buf)
-		q.buf = q.buf[:0]
-		return
-	}
-	for i := range q.buf {
-		if now.Sub(q.buf[i].at) > q.vis/3 {
-			_ = q.bus.nc.Publish(q.buf[i].m.Reply, ackProgress)
-			q.buf[i].at = now
+		if now.Sub(a.at) > q.vis/3 {
+			_ = q.bus.nc.Publish(a.m.Reply, ackProgress)
+			a.at = now
 		}
+		keep = append(keep, a)
 	}
+	clear(q.buf[len(keep):])
+	q.buf = keep
 	if len(q.buf) > 0 {
 		q.refresh = time.AfterFunc(q.vis/3, q.refreshLeftovers)
 	}
@@ -453,6 +447,29 @@ var (
 	ackProgress = []byte("+WPI")
 	ackTerm     = []byte("+TERM")
 )
+
+// prune drops from the inbox what can no longer be handed out (its ack wait is ending:
+// the server redelivers it anyway), takes out what is due for the dead-letter queue
+// (delivered more than MaxReceives times), and counts the rest.
+func (q *queue) prune() (avail int, dead []arrived) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := time.Now()
+	maxR := uint64(q.spec.MaxReceives)
+	keep := q.buf[:0]
+	for _, a := range q.buf {
+		switch {
+		case maxR > 0 && q.dlq != nil && a.md.delivered > maxR:
+			dead = append(dead, a)
+		case now.Sub(a.at) >= q.vis*9/10:
+		default:
+			keep = append(keep, a)
+		}
+	}
+	clear(q.buf[len(keep):])
+	q.buf = keep
+	return len(keep), dead
+}
 
 // take hands out up to n buffered messages and returns those due for the dead-letter
 // queue (delivered more than MaxReceives times) separately.
@@ -472,10 +489,10 @@ func (q *queue) take(dst []system.Delivery, n int) ([]system.Delivery, []arrived
 			dead = append(dead, a)
 			continue
 		case now.Sub(a.at) >= q.vis*9/10:
-			continue // its ack wait is ending: the server redelivers it
+			continue // its ack wait is ending: the server redelivers it anyway
 		}
 		deadline := a.at.Add(q.vis)
-		if now.Sub(a.at) > q.vis/4 {
+		if now.Sub(a.at) > time.Millisecond {
 			// It waited here: restart its ack wait so the receiver gets a whole timeout.
 			_ = q.bus.nc.Publish(a.m.Reply, ackProgress)
 			deadline = now.Add(q.vis)
@@ -514,6 +531,9 @@ func (q *queue) timedOut(r string, h *held) {
 }
 
 func (q *queue) deadLetterAll(ctx context.Context, dead []arrived) {
+	if len(dead) == 0 {
+		return
+	}
 	for _, a := range dead {
 		_ = q.deadLetter(ctx, a) // on failure it is delivered again and retried
 	}
