@@ -61,6 +61,10 @@ func summarize(r *result.Result) summary {
 	if b, ok := analyticBlock(r, ci); ok {
 		s.blocks = append(s.blocks, b)
 	}
+	s.blocks = append(s.blocks, costBlocks(r)...)
+	if b, ok := claimsBlock(r.Claims); ok {
+		s.blocks = append(s.blocks, b)
+	}
 	s.blocks = append(s.blocks, checksBlock(r))
 	if b, ok := intervalsBlock(r); ok {
 		s.blocks = append(s.blocks, b)
