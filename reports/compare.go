@@ -182,7 +182,9 @@ func compareSummary(c *result.Comparison) summary {
 	}
 	row("offered", func(r *result.ComparisonRow) string { return count(r.Offered) })
 	row("offered rate mean / peak", func(r *result.ComparisonRow) string { return rate(r.OfferedRPS) + " / " + rate(r.PeakRPS) })
-	row("completed", func(r *result.ComparisonRow) string { return count(r.Completed) + " (" + share(r.Completed, r.Offered) + ")" })
+	row("completed", func(r *result.ComparisonRow) string {
+		return count(r.Completed) + " (" + share(r.Completed, r.Offered) + ")"
+	})
 	row("api p50 / p99", func(r *result.ComparisonRow) string { return millis(r.APIP50MS) + " / " + millis(r.APIP99MS) })
 	row("end to end p50 / p99", func(r *result.ComparisonRow) string { return millis(r.E2EP50MS) + " / " + millis(r.E2EP99MS) })
 	row("throttle ratio", func(r *result.ComparisonRow) string {

@@ -52,9 +52,9 @@ func comparisonFixture() *result.Comparison {
 	bpBase := &result.Breakpoint{
 		Schema: result.BreakpointSchema, Scenario: "baseline", Variable: "users", Nominal: 8e6, Status: "found",
 		MaxLoad: 6_570_710, FailLoad: 6_627_179, Ratio: 0.821339, Tolerance: 0.02,
-		Method:  "each probe simulates the busiest 10m of the day (the 13:00 peak ± 5m) after 10m of warm-up at the rising rate; SLOs are judged over that window; requests start warm (on-demand tables that served this load the day before)",
-		SLOs:    []result.SLOResult{{SLO: "throttle_ratio<=0.001", Value: 0.0004, Passed: true, Detail: "request throttled 3310 of 8214388 (0.0403%)"}},
-		Binding: &result.SLOResult{SLO: "throttle_ratio<=0.001", Value: 0.00211, Passed: false, Detail: "request throttled 17439 of 8276186 (0.211%)"},
+		Method:           "each probe simulates the busiest 10m of the day (the 13:00 peak ± 5m) after 10m of warm-up at the rising rate; SLOs are judged over that window; requests start warm (on-demand tables that served this load the day before)",
+		SLOs:             []result.SLOResult{{SLO: "throttle_ratio<=0.001", Value: 0.0004, Passed: true, Detail: "request throttled 3310 of 8214388 (0.0403%)"}},
+		Binding:          &result.SLOResult{SLO: "throttle_ratio<=0.001", Value: 0.00211, Passed: false, Detail: "request throttled 17439 of 8276186 (0.211%)"},
 		FirstBreakAtFail: &result.Break{Component: "request", Limit: "account concurrency", AtS: 320.5, OfferedRPS: 4540, Detail: "1000 of 1000 unreserved executions busy"},
 		MonthlyUSD:       24310.55, CostNote: "the passing probe's usage per request over a day at this load",
 		Probes: []result.Probe{
