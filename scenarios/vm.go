@@ -24,6 +24,9 @@ type LoadBalancer struct {
 	Overhead  Dist
 	// Timeout is the idle timeout: an answer later than this reaches the client as a 504.
 	Timeout Duration
+	// RequestsPerConnection is how many requests a client sends on one connection (HTTP
+	// keep-alive), for the load balancer's capacity units.
+	RequestsPerConnection float64
 }
 
 // VMTier is a tier of identical virtual machines, each running the same server process.
@@ -113,6 +116,9 @@ func validateLoadBalancer(v *validator, c *Component) {
 	lb := c.LoadBalancer
 	v.oneOf(compKey(c, "algorithm"), lb.Algorithm, balanceAlgorithms...)
 	v.positive(compKey(c, "timeout"), lb.Timeout.Seconds())
+	if lb.RequestsPerConnection < 1 {
+		v.fail(compKey(c, "requests_per_connection"), "must be >= 1, got %g", lb.RequestsPerConnection)
+	}
 	if c.Next == "" {
 		v.missing(compKey(c, "next"), "a load balancer needs next: the vmtier it balances")
 	}
@@ -121,9 +127,12 @@ func validateLoadBalancer(v *validator, c *Component) {
 func validateVMTier(v *validator, c *Component) {
 	t := c.VMTier
 	if t.Host != "" {
-		if t.InstanceType != "" || v.given(compKey(c, "instances")) {
-			v.fail(compKey(c, "host"), "a tier with a host runs on the host's VMs: give no instance_type or instances")
+		for _, k := range []string{"instance_type", "instances"} {
+			if p, ok := v.pos[compKey(c, k)]; ok && p.File != defaultsFile {
+				v.fail(compKey(c, k), "a tier with a host runs on the host's VMs: give no instance_type or instances")
+			}
 		}
+		t.InstanceType, t.Instances = "", 0 // the kind's defaults do not apply to a hosted tier
 		if t.Host == c.Name {
 			v.fail(compKey(c, "host"), "a tier cannot be its own host")
 		} else if h := v.ref(compKey(c, "host"), t.Host, []Kind{KindVMTier}, "a host"); h != nil && h.VMTier.Host != "" {

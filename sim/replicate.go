@@ -223,6 +223,14 @@ func deepCopyComponent(c result.Component) result.Component {
 		c.Series = &s
 	}
 	c.Usage = append([]result.Usage(nil), c.Usage...)
+	if c.Cache != nil {
+		k := *c.Cache
+		c.Cache = &k
+	}
+	if c.Database != nil {
+		d := *c.Database
+		c.Database = &d
+	}
 	return c
 }
 

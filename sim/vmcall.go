@@ -1,0 +1,214 @@
+package sim
+
+// Calls within architecture B (load balancer → VM tiers → cache → database) are nested: a
+// tier waits for the answer of the tier, cache or database it calls, and may hold a worker
+// while it waits, so the answer must come back to it. A component of the family takes a call
+// through callee and answers through caller, naming the call by a token the caller chose (an
+// index into its own slab of calls in progress): no allocation, no closure. A call with no
+// caller came on the synchronous path (accept) and answers the client itself.
+
+// caller is a component waiting for the answer to a call it made.
+type caller interface {
+	// answered settles the caller's call token: ok is false when the call failed (abandoned
+	// in a queue, or failed further down).
+	answered(token int32, ok bool)
+}
+
+// callee takes calls for request r and answers from.answered(token, ok) when done; from is
+// nil when r came on the synchronous path, and the callee then answers the client.
+type callee interface {
+	call(r ReqID, from caller, token int32)
+}
+
+// bottleneck is implemented by the kinds of the family that can tell whether they are
+// saturated now: every server busy and work queued for them. Requests pile up above the
+// resource that binds — a blocking tier's workers are held waiting on it — and time out where
+// they queue, at the top; so a tier whose requests time out asks the components below it,
+// deepest first, and the break names the resource that binds rather than where the backlog
+// surfaces.
+type bottleneck interface {
+	// bindIfSaturated records the component's binding limit (once), with cause saying how it
+	// showed, and reports whether it is saturated now.
+	bindIfSaturated(cause string) bool
+}
+
+// bindBelow walks the calls from x down — through blocking tiers, and async ones too when
+// throughAsync — and binds the deepest component saturated now, with cause; it reports
+// whether it found one.
+func (m *Model) bindBelow(x component, throughAsync bool, cause string) bool {
+	var chain []bottleneck
+	for x != nil {
+		b, ok := x.(bottleneck)
+		if !ok {
+			break
+		}
+		chain = append(chain, b)
+		switch y := x.(type) {
+		case *vmtier:
+			if !y.blocking && !throughAsync {
+				x = nil
+			} else {
+				x = y.next
+			}
+		case *cache:
+			x = y.db
+		default:
+			x = nil
+		}
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].bindIfSaturated(cause) {
+			return true
+		}
+	}
+	return false
+}
+
+// lateCallee is a callee that can take a call starting at a later time, at, than now: a
+// blocking tier hands its call over as soon as it has booked its CPU time, which saves the
+// event at the end of that time.
+type lateCallee interface {
+	callAt(r ReqID, from caller, token int32, at Time)
+}
+
+// reply settles a call: to the caller, or to the client when there is none.
+func (m *Model) reply(r ReqID, from caller, token int32, ok bool) {
+	switch {
+	case from != nil:
+		from.answered(token, ok)
+	case ok:
+		m.respond(r)
+	default:
+		m.reject(r)
+	}
+}
+
+// leave ends the stay in a component of something admitted at 'at' (done or abandoned),
+// for the figures compStats keeps: what is in the component, the admission times and the
+// sojourn, so that Little's law holds whatever the outcome. Unlike compStats.done it leaves
+// the busy gauge alone: the family's kinds release what they hold (a worker, a core) when
+// they release it, which is not always when the request leaves.
+func leave(st *compStats, now, at Time) {
+	st.arrivals.sub(at)
+	st.inSys.Add(now, -1)
+	st.sojourn.Record(now - at)
+}
+
+// slab is a free-listed array of call records: an index stays valid until freed, and a slab
+// that has grown to the number in flight allocates no more.
+type slab[T any] struct {
+	items []T
+	free  []int32
+}
+
+func (s *slab[T]) alloc(v T) int32 {
+	if n := len(s.free); n > 0 {
+		i := s.free[n-1]
+		s.free = s.free[:n-1]
+		s.items[i] = v
+		return i
+	}
+	s.items = append(s.items, v)
+	return int32(len(s.items) - 1)
+}
+
+func (s *slab[T]) release(i int32) { s.free = append(s.free, i) }
+
+func (s *slab[T]) at(i int32) *T { return &s.items[i] }
+
+// crudOp is a request's CRUD operation.
+type crudOp uint8
+
+const (
+	opQuery crudOp = iota
+	opInsert
+	opUpdate
+	opDelete
+)
+
+func (o crudOp) write() bool { return o != opQuery }
+
+// opReader reads a request's operation from the workload mix attribute "op".
+type opReader struct {
+	slot int
+	ops  []crudOp // by value index
+}
+
+// newOpReader finds the op attribute; without one every request is a query.
+func newOpReader(m *Model) opReader {
+	slot, vals, ok := m.attrSlot("op")
+	if !ok {
+		return opReader{slot: -1}
+	}
+	r := opReader{slot: slot, ops: make([]crudOp, len(vals))}
+	for name, i := range vals {
+		switch name {
+		case "insert":
+			r.ops[i] = opInsert
+		case "update":
+			r.ops[i] = opUpdate
+		case "delete":
+			r.ops[i] = opDelete
+		}
+	}
+	return r
+}
+
+func (o opReader) of(m *Model, r ReqID) crudOp {
+	if o.slot < 0 {
+		return opQuery
+	}
+	return o.ops[m.attr(r, o.slot)]
+}
+
+// freeTimes is a min-heap of the times identical servers (vCPUs, database cores,
+// connections) are next free. Work that arrives in time order and is served first come,
+// first served needs no event to release a server: it starts at max(arrival, earliest free)
+// and frees that server when it ends (the Kiefer–Wolfowitz recursion of a FCFS c-server
+// queue), which is exactly what events would do.
+type freeTimes []Time
+
+func newFreeTimes(n int) freeTimes { return make(freeTimes, n) }
+
+// next returns when the earliest server is free.
+func (h freeTimes) next() Time { return h[0] }
+
+// take books the earliest server from max(now, its free time) for d and returns the start.
+func (h freeTimes) take(now, d Time) (start Time) {
+	start = max(now, h[0])
+	h[0] = start + d
+	h.down()
+	return start
+}
+
+// hold books the earliest server until end (which must be >= its free time).
+func (h freeTimes) hold(end Time) {
+	h[0] = end
+	h.down()
+}
+
+func (h freeTimes) down() {
+	n := len(h)
+	x := h[0]
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1] < h[c] {
+			c++
+		}
+		if x <= h[c] {
+			break
+		}
+		h[i] = h[c]
+		i = c
+	}
+	h[i] = x
+}
+
+// busyIn is the part of [start, end) inside the measured period [warmup, horizon].
+func (m *Model) busyIn(start, end Time) Time {
+	return max(0, min(end, m.horizon)-max(start, m.warmup))
+}
