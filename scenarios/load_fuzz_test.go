@@ -85,7 +85,8 @@ func checkScenario(t *testing.T, s *Scenario) {
 		}
 		seen[c.Name] = true
 		set := 0
-		for _, p := range []bool{c.Pool != nil, c.Gateway != nil, c.Function != nil, c.Table != nil, c.Topic != nil, c.Queue != nil} {
+		for _, p := range []bool{c.Pool != nil, c.Gateway != nil, c.Function != nil, c.Table != nil, c.Topic != nil, c.Queue != nil,
+			c.LoadBalancer != nil, c.VMTier != nil, c.Cache != nil, c.Database != nil, c.Deployment != nil} {
 			if p {
 				set++
 			}

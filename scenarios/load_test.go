@@ -251,7 +251,7 @@ func TestExtendsErrors(t *testing.T) {
 		{"not a name", map[string]string{"a.yaml": "extends: [mmc]\n"}, "a.yaml",
 			"a.yaml:1: extends: expected the name of a bundled scenario or a file path, got a list"},
 		{"unknown scenario", nil, "nosuch",
-			`no bundled scenario or file named "nosuch" (bundled: baseline, mmc)`},
+			`no bundled scenario or file named "nosuch" (bundled: baseline, `},
 		{"missing file on the command line", nil, "x/nosuch.yaml",
 			`cannot read x/nosuch.yaml: file does not exist`},
 	}
