@@ -70,7 +70,7 @@ binds first, and whether the simulator agrees with queueing theory.`,
 	root.SuggestionsMinimumDistance = 2 // cobra applies its default only on its own path
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(), newScenariosCmd(), newServeCmd(), newVersionCmd(),
-		newLoadtestCmd(), newValidateCmd())
+		newLoadtestCmd(), newValidateCmd(), newCompareCmd(), newBreakpointCmd())
 	return root
 }
 

@@ -25,6 +25,7 @@ type runFlags struct {
 	horizon      string
 	replications int
 	sets         []string
+	prices       string
 }
 
 func newRunCmd() *cobra.Command {
@@ -58,6 +59,7 @@ be overridden by its dotted path with --set, e.g.
 	fl.StringVar(&f.horizon, "horizon", "", "simulated `duration`, e.g. 1h or 400h (default: the scenario's)")
 	fl.IntVarP(&f.replications, "replications", "r", 1, "independent replications run in parallel; > 1 reports means with 95% confidence intervals")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key by its dotted path, `key=value` (repeatable)")
+	fl.StringVar(&f.prices, "prices", "", "price table `FILE` to use instead of the bundled one (same format as sim/cost/prices.yaml)")
 	return cmd
 }
 
@@ -87,8 +89,12 @@ func runScenario(cmd *cobra.Command, ref string, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	prices, err := loadPrices(f.prices)
+	if err != nil {
+		return err
+	}
 
-	var opts []sim.Option
+	opts := []sim.Option{sim.WithPrices(prices)}
 	p := newProgress(cmd.ErrOrStderr(), sc.Name, f.replications)
 	if p != nil {
 		opts = append(opts, sim.WithReplicationProgress(p.updateReplication))
