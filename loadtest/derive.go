@@ -28,8 +28,9 @@ type Derived struct {
 
 // Derive scales s by factor (0 means 1) and fits its horizon into d (0: the horizon as it
 // is). A flat workload is the same at any length, so its horizon becomes d; a profile that
-// varies over the day is compressed instead — the whole day played in d, its shape and its
-// volume kept, service times and queueing real.
+// varies over the day is compressed instead — the whole day played in d, its shape and the
+// rate of every hour kept (so every utilisation is the full-scale one), service times and
+// queueing real.
 func Derive(s *scenarios.Scenario, factor float64, d time.Duration) (Derived, error) {
 	if factor == 0 {
 		factor = 1

@@ -97,3 +97,10 @@ func (r K6Run) Run(ctx context.Context) (K6Outcome, error) {
 
 // LatencyFile is where the output writes the API latency distribution beside a result.
 func LatencyFile(resultPath string) string { return resultPath + ".latency.json" }
+
+// LatencyDetail is the content of the LatencyFile: the API latency of accepted writes as
+// percentiles and as a lognormal fit.
+type LatencyDetail struct {
+	APILatency []Percentile `json:"api_latency"`
+	APIFit     LognormalFit `json:"api_fit"`
+}

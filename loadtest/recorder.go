@@ -250,13 +250,22 @@ func (r *Recorder) endToEnd(d delta) (result.Stats, string) {
 	if h.Count <= 0 {
 		return result.Stats{}, "no end-to-end histogram in /metrics"
 	}
+	return histogramStats(h), source
+}
+
+// histogramStats summarises a histogram in milliseconds: the mean exact (from the sum),
+// percentiles interpolated within their buckets, the maximum the upper bound of the
+// highest bucket that holds an observation.
+func histogramStats(h Histogram) result.Stats {
+	if h.Count <= 0 || len(h.Bounds) == 0 {
+		return result.Stats{}
+	}
 	ms := func(s float64) float64 { return round6(s * 1000) }
 	st := result.Stats{
 		Count: int64(math.Round(h.Count)), Mean: ms(h.Mean()),
 		P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P95: ms(h.Quantile(0.95)),
 		P99: ms(h.Quantile(0.99)), P999: ms(h.Quantile(0.999)),
 	}
-	// The largest observation lies in the highest bucket that gained one.
 	for i := len(h.Counts) - 1; i >= 0; i-- {
 		below := 0.0
 		if i > 0 {
@@ -270,7 +279,20 @@ func (r *Recorder) endToEnd(d delta) (result.Stats, string) {
 	if h.Count > h.Counts[len(h.Counts)-1] {
 		st.Max = math.Max(st.Max, ms(h.Bounds[len(h.Bounds)-1]))
 	}
-	return st, source
+	return st
+}
+
+// probeOf merges one probe histogram over states, between the first and last snapshots.
+func (r *Recorder) probeOf(states []string, which func(ProbeMetrics) Histogram) Histogram {
+	var h Histogram
+	for _, st := range states {
+		b, ok := r.last.Probe[st]
+		if !ok {
+			continue
+		}
+		h = h.Add(which(b).Sub(which(r.first.Probe[st])))
+	}
+	return h
 }
 
 func (r *Recorder) components(d delta, span float64) []result.Component {
@@ -306,6 +328,11 @@ func (r *Recorder) components(d delta, span float64) []result.Component {
 			}
 			comp.Offered = int64(math.Round(recv - redel))
 			comp.Accepted = comp.Offered
+			// With the probe: the wait from acceptance to the step's start, and the whole
+			// stay to the step's end (the simulator's queue wait and sojourn).
+			states := r.b.StatesOf(c)
+			comp.Wait = histogramStats(r.probeOf(states, func(p ProbeMetrics) Histogram { return p.Pickup }))
+			comp.Sojourn = histogramStats(r.probeOf(states, func(p ProbeMetrics) Histogram { return p.EndToEnd }))
 			comp.Completed = int64(math.Round(done))
 			comp.Redelivered = int64(math.Round(redel))
 			comp.ThroughputRPS = rate(comp.Completed)
@@ -331,6 +358,8 @@ func (r *Recorder) components(d delta, span float64) []result.Component {
 			comp.Throttled = int64(math.Round(throttles))
 			comp.PeakConcurrency = int64(math.Round(high))
 			comp.Capacity = int64(math.Round(limit))
+			// With the probe: the processing step's duration, the simulator's invocation.
+			comp.Sojourn = histogramStats(r.probeOf(states, func(p ProbeMetrics) Histogram { return p.Service }))
 			comp.ThroughputRPS = rate(comp.Completed)
 		case slices.Contains(r.b.DeadLetters, c):
 			n := int64(math.Round(d.deadLettered))
@@ -399,53 +428,6 @@ func (r *Recorder) APIPercentiles() []Percentile {
 			v = r.api.Max()
 		}
 		out[i] = Percentile{Q: q, MS: float64(v) / 1000}
-	}
-	return out
-}
-
-// HistogramPercentiles returns a probe histogram's distribution at FitQuantiles, in
-// milliseconds: interpolated within buckets, from the lower bound of the first bucket
-// with an observation to the upper bound of the last (nil when empty).
-func HistogramPercentiles(h Histogram) []Percentile {
-	if h.Count <= 0 || len(h.Bounds) == 0 {
-		return nil
-	}
-	first, last := -1, -1
-	for i := range h.Counts {
-		below := 0.0
-		if i > 0 {
-			below = h.Counts[i-1]
-		}
-		if h.Counts[i]-below > 0 {
-			if first < 0 {
-				first = i
-			}
-			last = i
-		}
-	}
-	if first < 0 {
-		return nil
-	}
-	lo := 0.0
-	if first > 0 {
-		lo = h.Bounds[first-1]
-	}
-	out := make([]Percentile, len(FitQuantiles))
-	for i, q := range FitQuantiles {
-		var v float64
-		switch q {
-		case 0:
-			v = lo
-		case 1:
-			v = h.Bounds[last]
-		default:
-			v = math.Max(lo, h.Quantile(q))
-		}
-		out[i] = Percentile{Q: q, MS: v * 1000}
-	}
-	// Interpolation never decreases, but keep the table monotone against rounding.
-	for i := 1; i < len(out); i++ {
-		out[i].MS = math.Max(out[i].MS, out[i-1].MS)
 	}
 	return out
 }

@@ -28,9 +28,11 @@ type Play struct {
 	// Scale multiplies every arrival rate; 0 means 1.
 	Scale float64
 	// Compress is how many seconds of the scenario's clock pass in one real second: 1440
-	// plays a day in a minute. Only the workload's profile is compressed — service times
-	// and queueing stay real, which is what a measurement needs — so a compressed day is
-	// the same volume of requests shaped the same way, in less time. 0 means 1.
+	// plays a day in a minute. Only the profile's time axis is compressed: the rate of every
+	// moment stays what the scenario says (× Scale), and so does every utilisation, since
+	// service times and queueing stay real — which is what a measurement needs. A
+	// compressed day is the day's shape at the day's rates, shorter; its volume is the
+	// day's ÷ Compress. 0 means 1.
 	Compress float64
 }
 

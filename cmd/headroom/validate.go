@@ -57,9 +57,10 @@ it is inside tolerance. The exit status is 1 when a figure is outside.
 Scaling (--scale F) multiplies every capacity limit and arrival rate by F, so every ratio
 of load to limit stays; service times are kept. --duration D plays the horizon in D of
 real time: a flat workload just runs for D, a profile that varies over the day is
-compressed into D (its shape and volume kept, service times and queueing real) and the
-simulator predicts it on a clock slowed by the same factor. The default duration is the
-horizon up to 3 minutes, else one minute.
+compressed into D — its shape and the rate of every hour kept, service times and queueing
+real, so every utilisation is the full-scale one — and the simulator predicts it on a
+clock slowed by the same factor. The default duration is the horizon up to 3 minutes,
+else one minute.
 
 The system runs in this process (with --store and --bus as 'headroom serve' takes them),
 so a probe can time its processing steps from the inside. How the scenario's components
@@ -71,9 +72,12 @@ that extends the scenario (--fit-out, default ./NAME-fit.yaml), and the comparis
 for both models, showing how much the fit changed each error.
 
 Default tolerances: throughput 5%, throttled and accepted shares 2 percentage points, p50
-10%, p95 15%, p99 20% (a latency within 1 ms passes), peak concurrency 10% (or 2), queue
-depth 25% (or 10 messages), dead-letters 25% (or 5). Change them with --tolerance, e.g.
---tolerance p99=25%,latency_floor=2ms.
+10%, p95 15%, p99 20% (an end-to-end latency within 1 ms passes, an API latency within
+5 ms: a loopback call's tail is the machine's scheduler), peak concurrency 10% (or 2), queue depth 25% (or 10 messages), dead-letters 25%
+(or 5). A figure within the 95% prediction interval of one run — the spread of the
+replications — passes too: a bound tighter than the model's own run-to-run variation would
+fail a correct model by chance. Change them with --tolerance, e.g.
+--tolerance p99=25%,api_floor=5ms.
 
 k6 is the binary built from cmd/k6: --k6 PATH, else $HEADROOM_K6, else a file named k6
 beside headroom, else it is built from the source tree into the user cache directory.`,

@@ -209,9 +209,8 @@ func (o *Output) StopWithTestError(testErr error) error {
 		return fmt.Errorf("headroom output: %w", err)
 	}
 	// The API latency's distribution beside the result, for calibration (validate --fit).
-	side, err := json.MarshalIndent(struct {
-		APILatency []loadtest.Percentile `json:"api_latency"`
-	}{o.rec.APIPercentiles()}, "", "  ")
+	fit, _ := o.rec.APIFit()
+	side, err := json.MarshalIndent(loadtest.LatencyDetail{APILatency: o.rec.APIPercentiles(), APIFit: fit}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("headroom output: %w", err)
 	}

@@ -10,10 +10,11 @@ import (
 	"github.com/headroom/headroom/scenarios"
 )
 
-// A compressed run plays a day's profile in minutes while service times stay real. The
-// simulator's profiles are fixed to the 24-hour day, so it predicts that run by the same
-// scenario on a dilated clock instead: every duration of the scenario × k and every rate
-// ÷ k, the day (horizon, warm-up and profile) left as it is. Queueing is invariant under a
+// A compressed run plays a day's profile in minutes — the rates of every hour as they are,
+// each hour lasting 1/k of one — while service times stay real. The simulator's profiles
+// are fixed to the 24-hour day, so it predicts that run by the same scenario on a dilated
+// clock instead: every duration of the scenario × k and every rate ÷ k (the daily volume
+// too), the day itself (horizon, warm-up and profile) left as it is. Queueing is invariant under a
 // change of time unit — the same events happen in the same order, k times slower — so the
 // dilated run, its times ÷ k and its rates × k, is the prediction of the compressed one.
 //
@@ -34,7 +35,7 @@ const (
 // distributions are time unless listed here.
 var scenarioScaling = map[string]scaling{
 	"Scenario.Horizon": keep, "Scenario.Warmup": keep, "Scenario.Seed": keep,
-	"Workload.RateRPS": perTime, "Workload.Users": keep, "Workload.RequestsPerUserPerDay": keep,
+	"Workload.RateRPS": perTime, "Workload.Users": keep, "Workload.RequestsPerUserPerDay": perTime,
 	"Workload.PayloadBytes": keep,
 	"Profile.PeakToMean":    keep, "Profile.PeakHour": keep, "Profile.Hourly": keep,
 	"WeightedValue.P":          keep,
@@ -44,8 +45,12 @@ var scenarioScaling = map[string]scaling{
 	"Pool.Concurrency":     keep, "Pool.QueueCapacity": keep,
 	"Gateway.RateRPS": perTime, "Gateway.Burst": keep,
 	"Function.MemoryMB": keep, "Function.ReservedConcurrency": keep, "Function.ErrorRate": keep,
-	"Table.ItemKB": keep, "Table.OnDemandInitialWRU": perTime, "Table.OnDemandInitialRRU": perTime,
-	"Table.ProvisionedWCU": perTime, "Table.ProvisionedRCU": perTime, "Table.BurstSeconds": timeK,
+	// A table counts its capacity in one-second windows of the simulator's clock, which do
+	// not dilate: ÷ k its capacity would meet a Poisson stream's bursts in windows k times
+	// too long and throttle what the real run never would. Its limits stay as they are
+	// (the system's store has none); its peak window and latencies dilate.
+	"Table.ItemKB": keep, "Table.OnDemandInitialWRU": keep, "Table.OnDemandInitialRRU": keep,
+	"Table.ProvisionedWCU": keep, "Table.ProvisionedRCU": keep, "Table.BurstSeconds": keep,
 	"Topic.PublishRPS":  perTime,
 	"Queue.MaxReceives": keep, "Queue.BatchSize": keep, "Queue.MaxConcurrency": keep,
 	"Queue.PollerStart": keep, "Queue.PollerMax": keep, "Queue.PollerRampPerM": perTime,

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,9 @@ import (
 )
 
 // Calibration measures, under light load, what the implementation takes where the
-// scenario can only assume, and writes it into an override that extends the scenario:
+// scenario can only assume, and writes it into an override that extends the scenario, each
+// as a lognormal fitted to the measurements (loadtest.LognormalFit: the exact mean, the
+// logarithms' spread):
 //
 //	scenario                                  measured (light load: nothing queues)
 //	gateway overhead                          the API latency the client sees, whole
@@ -33,7 +36,7 @@ const (
 	lightUtilisation = 0.2
 	// fitMinRequests keeps the distributions' tails from resting on a handful of samples:
 	// the run lasts long enough for this many, up to fitMaxDuration.
-	fitMinRequests = 600
+	fitMinRequests = 1000
 	fitMaxDuration = time.Minute
 )
 
@@ -141,25 +144,23 @@ type fitMeasurement struct {
 	rate          float64
 	duration      time.Duration
 	requests      int64
-	api           []loadtest.Percentile
+	api           loadtest.LognormalFit
 	before, after loadtest.Snapshot
 }
 
-func readLatency(path string) ([]loadtest.Percentile, error) {
+func readLatency(path string) (loadtest.LognormalFit, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("the light-load run's latency: %w", err)
+		return loadtest.LognormalFit{}, fmt.Errorf("the light-load run's latency: %w", err)
 	}
-	var side struct {
-		APILatency []loadtest.Percentile `json:"api_latency"`
-	}
+	var side loadtest.LatencyDetail
 	if err := json.Unmarshal(data, &side); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return loadtest.LognormalFit{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(side.APILatency) == 0 {
-		return nil, fmt.Errorf("%s: no accepted request was measured", path)
+	if side.APIFit.Count == 0 {
+		return loadtest.LognormalFit{}, fmt.Errorf("%s: no accepted request was measured", path)
 	}
-	return side.APILatency, nil
+	return side.APIFit, nil
 }
 
 // writeFit writes the override: a scenario that extends s's source and replaces the
@@ -191,7 +192,7 @@ func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Binding
 
 	zeroed := map[string][]string{} // component → keys set to 0
 	if g := b.Gateway; g != nil {
-		fmt.Fprintf(&y, "  %s:\n    # the API latency the client saw, synchronous path whole\n    overhead: %s\n", g.Name, empirical(m.api))
+		fmt.Fprintf(&y, "  %s:\n    # the API latency the client saw, synchronous path whole (%d requests)\n    overhead: %s\n", g.Name, m.api.Count, m.api.YAML())
 	}
 	if f := b.Sync; f != nil {
 		zeroed[f.Name] = append(zeroed[f.Name], "duration")
@@ -214,20 +215,34 @@ func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Binding
 			lines = append(lines, fmt.Sprintf("    %s: 0ms", key))
 		}
 		if c.Kind == scenarios.KindTopic && len(c.Topic.Routes) > 0 {
-			if ps := loadtest.HistogramPercentiles(pickupAll); ps != nil {
-				lines = append(lines, "    # acceptance → processing step start, as the probe timed it", "    delivery_latency: "+empirical(ps))
+			if f, ok := loadtest.FitHistogram(pickupAll); ok {
+				lines = append(lines, fmt.Sprintf("    # acceptance → processing step start, as the probe timed it (%d messages)", f.Count),
+					"    delivery_latency: "+f.YAML())
 			}
 		}
 		for _, fn := range b.Functions() {
 			if fn != c {
 				continue
 			}
+			// Functions configured with the same duration run the same work step: their
+			// measurements are one sample, and pooled they halve the noise of a fit.
 			var h loadtest.Histogram
-			for _, st := range b.StatesOf(fn) {
-				h = h.Add(probe(st, service))
+			n := 0
+			for _, other := range b.Functions() {
+				if other == fn || reflect.DeepEqual(other.Function.Duration, fn.Function.Duration) {
+					n++
+					for _, st := range b.StatesOf(other) {
+						h = h.Add(probe(st, service))
+					}
+				}
 			}
-			if ps := loadtest.HistogramPercentiles(h); ps != nil {
-				lines = append(lines, "    # the processing step as it ran (the system's timers included)", "    duration: "+empirical(ps))
+			if f, ok := loadtest.FitHistogram(h); ok {
+				pooled := ""
+				if n > 1 {
+					pooled = fmt.Sprintf(", pooled over the %d functions of this duration", n)
+				}
+				lines = append(lines, fmt.Sprintf("    # the processing step as it ran, the system's timers included (%d messages%s)", f.Count, pooled),
+					"    duration: "+f.YAML())
 			}
 		}
 		if len(lines) == 0 {
@@ -246,20 +261,6 @@ func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Binding
 		return fmt.Errorf("the calibrated scenario %s does not load: %w", file, err)
 	}
 	return nil
-}
-
-// empirical writes a measured distribution as an empirical one.
-func empirical(ps []loadtest.Percentile) string {
-	var parts []string
-	for _, p := range ps {
-		parts = append(parts, fmt.Sprintf("%s: %s", quantileKey(p.Q), strconv.FormatFloat(math.Round(p.MS*1e4)/1e4, 'f', -1, 64)))
-	}
-	return "{dist: empirical, percentiles_ms: {" + strings.Join(parts, ", ") + "}}"
-}
-
-// quantileKey writes q as a percentile key: 0.999 → p99.9.
-func quantileKey(q float64) string {
-	return "p" + strconv.FormatFloat(math.Round(q*1e5)/1e3, 'f', -1, 64)
 }
 
 func quote(s string) string {
