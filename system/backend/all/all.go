@@ -4,9 +4,12 @@
 package all
 
 import (
-	_ "github.com/headroom/headroom/system/backend/dynamodb" // dynamodb store
-	_ "github.com/headroom/headroom/system/backend/memory"   // memory store and bus
-	_ "github.com/headroom/headroom/system/backend/snssqs"   // sns+sqs bus
-	_ "github.com/headroom/headroom/system/backend/nats"     // nats bus
-	_ "github.com/headroom/headroom/system/backend/rabbitmq" // rabbitmq bus
+	_ "github.com/headroom/headroom/system/backend/dynamodb"   // dynamodb store
+	_ "github.com/headroom/headroom/system/backend/memory"     // memory store and bus
+	_ "github.com/headroom/headroom/system/backend/mysql"      // mysql store
+	_ "github.com/headroom/headroom/system/backend/nats"       // nats bus
+	_ "github.com/headroom/headroom/system/backend/postgres"   // postgres store
+	_ "github.com/headroom/headroom/system/backend/rabbitmq"   // rabbitmq bus
+	_ "github.com/headroom/headroom/system/backend/rediscache" // redis+mysql store
+	_ "github.com/headroom/headroom/system/backend/snssqs"     // sns+sqs bus
 )
