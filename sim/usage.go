@@ -53,7 +53,7 @@ func (f *function) usage(span Time) []result.Usage {
 	}
 	return []result.Usage{
 		{Price: "lambda.requests", Item: "invocations", Quantity: float64(f.invocations)},
-		{Price: "lambda.compute." + arch, Item: fmt.Sprintf("billed duration × %d MB (INIT included, 1 ms steps)", f.memoryMB),
+		{Price: "lambda.compute." + arch, Item: fmt.Sprintf("duration × %d MB, INIT included", f.memoryMB),
 			Quantity: float64(f.billedMBms) / 1024 / 1000},
 	}
 }

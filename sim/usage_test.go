@@ -39,8 +39,8 @@ func TestQueueUsageCountsRequestsAndIdleLongPolls(t *testing.T) {
 	}, u)
 	// Nine invocations of 1 s at 128 MB: 9 × 1 s × 0.125 GB = 1.125 GB-s.
 	require.Equal(t, map[string]float64{
-		"lambda.requests invocations": 9,
-		"lambda.compute.x86 billed duration × 128 MB (INIT included, 1 ms steps)": 1.125,
+		"lambda.requests invocations":                         9,
+		"lambda.compute.x86 duration × 128 MB, INIT included": 1.125,
 	}, usageOf(t, res, "proc"))
 }
 
@@ -97,7 +97,7 @@ func TestGatewayTableTopicUsage(t *testing.T) {
 	require.Equal(t, map[string]float64{"sqs.standard.sns_deliveries messages delivered by SNS": 2000}, usageOf(t, res, "sink"))
 	fu := usageOf(t, res, "f")
 	require.Equal(t, 1000.0, fu["lambda.requests invocations"])
-	require.Contains(t, fu, "lambda.compute.arm billed duration × 128 MB (INIT included, 1 ms steps)")
+	require.Contains(t, fu, "lambda.compute.arm duration × 128 MB, INIT included")
 }
 
 // A run's result carries its bill: the usage above priced with the embedded table.
