@@ -9,6 +9,10 @@
 // humans (13.8M, 1.85k/s, 204ms) by pure functions of the value, so the same result always
 // renders to the same bytes.
 //
+// A comparison (result.Comparison) and a breakpoint search (result.Breakpoint) have their
+// own reporters in the same three formats; a run's report includes its cost and the
+// verdicts of its claims.
+//
 // Read decodes a result written by JSON and checks its schema string, so reports can be
 // rendered later from a saved run (`headroom run --format json > run.json`).
 package reports

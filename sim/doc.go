@@ -116,6 +116,17 @@ Every run checks itself and reports the checks with its figures:
   - Finiteness: a NaN or an infinity would make the JSON unencodable; any is reported as 0
     and named in a failed check.
 
+# Cost, SLOs, claims, breakpoints, comparisons
+
+Each kind reports what it consumed that a provider bills (usage.go: invocations, GB-s,
+requests, capacity units, instance-hours) and every run prices it with a dated price
+table (sim/cost) into result.Cost. EvaluateSLO judges an objective on a result,
+EvaluateClaims the scenario's claims (holds, fails, or unknown with what is missing).
+Breakpoint searches for the largest load that meets every SLO — bracketing, then narrowing
+geometrically, each probe a full simulation of the busiest window of the day (or the
+scenario's own horizon) — and Compare runs scenarios with common random numbers side by
+side, their runs and probes sharing the cores.
+
 # Performance
 
 BenchmarkMMc10 runs the M/M/10 model with every statistic on and reports customers per
