@@ -138,9 +138,10 @@ type Component struct {
 	PodsLimit     string `json:"pods_limit,omitempty"`
 	// CPUUtilization is a VM tier's busy share of the vCPUs of the VMs it runs on.
 	CPUUtilization float64 `json:"cpu_utilization,omitempty"`
-	// Cache and Database hold the figures of those kinds.
+	// Cache, Database and Cluster hold the figures of those kinds.
 	Cache    *CacheFigures    `json:"cache,omitempty"`
 	Database *DatabaseFigures `json:"database,omitempty"`
+	Cluster  *ClusterFigures  `json:"cluster,omitempty"`
 	// Usage lists what the component consumed that a provider bills, over the measured
 	// period; Result.Cost prices it.
 	Usage    []Usage   `json:"usage,omitempty"`

@@ -17,9 +17,9 @@ func init() { register(scenarios.KindQueue, newQueue) }
 // receives moves to the dead-letter queue instead — so an always-throttled consumer dead-letters
 // a message exactly max_receives × visibility_timeout after its first receive.
 //
-// The consumer is the event source mapping (esm) to next, a function. A queue with no next is
-// a sink: it keeps no messages, only their count; a dead-letter queue nobody consumes ends its
-// requests as failed.
+// The consumer is the event source mapping (esm) to next, a function, or next itself when it
+// pulls (a deployment: see puller). A queue with no next is a sink: it keeps no messages,
+// only their count; a dead-letter queue nobody consumes ends its requests as failed.
 //
 // Events: none per message beyond its delivery; one per batch (the invocation's end, owned by
 // the function); one per distinct return time; the mapping's wake-ups (see esm).
@@ -28,8 +28,9 @@ type queue struct {
 	vt          Time
 	maxReceives int32
 	dlq         *queue
-	isDLQ       bool // some queue dead-letters here
-	esm         *esm // nil: nothing consumes the queue
+	isDLQ       bool   // some queue dead-letters here
+	esm         *esm   // nil: no function consumes the queue
+	pull        puller // a consumer that pulls (a deployment's pods), instead of an esm
 
 	visible   ring[qmsg]
 	batches   []qbatch
@@ -103,6 +104,10 @@ func (q *queue) link() error {
 	if q.next == nil {
 		return nil
 	}
+	if p, ok := q.next.(puller); ok {
+		q.pull = p
+		return nil
+	}
 	fn, ok := q.next.(*function)
 	if !ok {
 		return fmt.Errorf("next: %s is a %s; a queue's consumer is a function", q.next.base().name, q.next.base().kind)
@@ -132,7 +137,7 @@ func (q *queue) enqueue(r ReqID) {
 	now := q.m.k.now
 	q.st.offer()
 	q.st.admit(now)
-	if q.esm == nil {
+	if q.esm == nil && q.pull == nil {
 		if q.sinkCount == 0 {
 			q.sinkFirst = now
 		}
@@ -144,14 +149,23 @@ func (q *queue) enqueue(r ReqID) {
 		return
 	}
 	q.idleGap(now)
-	if q.visible.len() == 0 {
+	if q.visible.len() == 0 && q.esm != nil {
 		q.esm.gatherFrom = now
 	}
 	q.visible.push(qmsg{r: r, sent: now})
 	if d := q.st.inSys.v - q.st.busy.v; d > q.maxDepth {
 		q.maxDepth = d
 	}
-	q.esm.fill()
+	q.fill()
+}
+
+// fill lets the consumer take visible messages: the event source mapping, or the puller.
+func (q *queue) fill() {
+	if q.esm != nil {
+		q.esm.fill()
+		return
+	}
+	q.pull.pull(q)
 }
 
 // takeBatch receives up to n visible messages into a new batch.
@@ -187,7 +201,9 @@ func (q *queue) takeBatch(now Time, n int) int32 {
 func (q *queue) batchDone(b int32, ok bool) {
 	now := q.m.k.now
 	bt := &q.batches[b]
-	q.esm.active--
+	if q.esm != nil {
+		q.esm.active--
+	}
 	if ok {
 		q.deletes += int64(len(bt.msgs)+9) / 10 // DeleteMessageBatch takes up to 10
 		for _, msg := range bt.msgs {
@@ -198,7 +214,7 @@ func (q *queue) batchDone(b int32, ok bool) {
 	} else {
 		q.giveBack(b, max(now, bt.recvAt+q.vt))
 	}
-	q.esm.fill()
+	q.fill()
 }
 
 // giveBack takes a received batch back; its messages become visible at 'at'.
@@ -226,7 +242,7 @@ func (q *queue) Handle(op int32, arg int64) {
 				q.m.k.Schedule(at, q.id, opQueueReturn, 0)
 			}
 		}
-		q.esm.fill()
+		q.fill()
 	case opQueueWake:
 		q.esm.woken(now)
 	}
@@ -237,7 +253,7 @@ func (q *queue) Handle(op int32, arg int64) {
 func (q *queue) returnDue(now Time) {
 	for q.returns.len() > 0 && q.returns.peek().at <= now {
 		b := q.returns.pop().batch
-		if q.visible.len() == 0 {
+		if q.visible.len() == 0 && q.esm != nil {
 			q.esm.gatherFrom = now
 		}
 		for _, msg := range q.batches[b].msgs {

@@ -231,6 +231,11 @@ func deepCopyComponent(c result.Component) result.Component {
 		d := *c.Database
 		c.Database = &d
 	}
+	if c.Cluster != nil {
+		k := *c.Cluster
+		k.Limits = append([]result.ClusterLimit(nil), k.Limits...)
+		c.Cluster = &k
+	}
 	return c
 }
 

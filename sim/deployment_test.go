@@ -1,0 +1,114 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/headroom/headroom/scenarios"
+)
+
+// A deployment built in Go: pods of 0.5 vCPU on 2-vCPU nodes (1.93 allocatable: 3 pods a
+// node), one worker each, one message per receive, 100 ms a message; nodes ready exactly
+// 60 s after launch, images pulled in 2 s, pods started in 1 s.
+func deploymentComp(name string, mut ...func(*scenarios.Deployment)) *scenarios.Component {
+	d := &scenarios.Deployment{
+		Concurrency: 1, CPURequest: 0.5, MemoryRequestMB: 128, BatchSize: 1,
+		ServiceTime: constant(100 * time.Millisecond),
+		StartUp:     constant(time.Second), ImagePull: constant(2 * time.Second),
+		QueueTimeout: scenarios.Duration(time.Minute),
+		MinReplicas:  3, MaxReplicas: 1000, Metric: "backlog", Target: 1,
+		HPAPeriod: scenarios.Duration(15 * time.Second), Tolerance: 0.1,
+		ScaleUpPercent: 100, ScaleUpPods: 4,
+		ScaleDownStabilization: scenarios.Duration(300 * time.Second),
+		ReadinessDelay:         scenarios.Duration(30 * time.Second),
+		NodeType:               "node2", CNI: "vpc",
+		KubeReservedMemoryMB: 255, KubeReservedMemoryPerPodMB: 11, EvictionMemoryMB: 100,
+		KubeReservedCPU: []float64{0.06, 0.01, 0.005, 0.005, 0.0025},
+		Provisioner:     "cluster-autoscaler", ScanInterval: scenarios.Duration(10 * time.Second),
+		NodeReady: constant(time.Minute), ScaleDownUnneeded: scenarios.Duration(10 * time.Minute),
+		ClusterMaxNodes: 5000, ClusterMaxPods: 150000, SubnetAddresses: 100000,
+	}
+	for _, m := range mut {
+		m(d)
+	}
+	return &scenarios.Component{Name: name, Kind: scenarios.KindDeployment, Deployment: d}
+}
+
+func kubeScenario(rate float64, horizon time.Duration, entry string, comps ...*scenarios.Component) *scenarios.Scenario {
+	sc := deterministic(rate, horizon, entry, testRegion(), comps...)
+	sc.Regions[0].EC2VCPUQuota = 1000
+	sc.InstanceTypes = []*scenarios.InstanceType{{Name: "node2", VCPUs: 2, MemoryMB: 8192, NetworkInterfaces: 3, AddressesPerInterface: 10}}
+	return sc
+}
+
+// 50 messages/s of 100 ms need 5 busy pods; the cluster starts with 3 on one node. The HPA
+// at 15 s sees the backlog grow and asks for 7 (the policy's 3 + 4); the 4 new pods fit
+// nowhere, so the scan at 20 s launches ⌈4 / 3⌉ = 2 nodes, ready at 80 s; the pods bound
+// there then pull the image (2 s) and start (1 s): 6 more pods are ready at 83 s, not before.
+func TestDeploymentScalesPodsThenNodesOnTheClock(t *testing.T) {
+	sc := kubeScenario(50, 10*time.Minute, "q", queueComp("q", "k"), deploymentComp("k"))
+	m, err := build(sc, sc.Seed)
+	require.NoError(t, err)
+	k := comp[*deployment](t, m, "k")
+	require.Equal(t, 3, k.fit.PodsPerNode)
+	require.Equal(t, 1, k.nLaunched)
+	m.k.Run(19900 * Millisecond)
+	require.Equal(t, 1, k.nLaunched, "no node before the first scan with pending pods")
+	require.Equal(t, int64(7), k.replicas.Value())
+	m.k.Run(20100 * Millisecond)
+	require.Equal(t, 3, k.nLaunched)
+	m.k.Run(82900 * Millisecond)
+	require.Equal(t, int64(3), k.readyPods.Value())
+	m.k.Run(83100 * Millisecond)
+	require.Equal(t, int64(9), k.readyPods.Value())
+}
+
+// Everything the queue receives is processed; the pods scale up to carry it and, once the
+// load is gone, back down to min_replicas after the stabilization window, and the nodes they
+// leave empty go after 10 minutes.
+func TestDeploymentCarriesAQueueAndScalesBackDown(t *testing.T) {
+	sc := kubeScenario(50, 10*time.Minute, "q", queueComp("q", "k"), deploymentComp("k"))
+	m := runDrained(t, sc)
+	k := comp[*deployment](t, m, "k")
+	require.Equal(t, m.offered, m.completed, "every message processed")
+	require.GreaterOrEqual(t, k.replicas.Peak(), int64(5))
+	require.Equal(t, int64(3), k.replicas.Value(), "back to min_replicas an hour after the load")
+	require.Equal(t, 1, k.nLaunched, "the 3 pods left fit on one node; the others were removed")
+	requireChecksPass(t, m)
+	c := m.result().ComponentByName("k")
+	require.NotNil(t, c.Cluster)
+	require.Equal(t, int64(3), c.Cluster.PodsPerNode)
+}
+
+// With a vCPU quota of 4, at most 2 nodes of 2 vCPUs run: 6 pods, against the 10 that
+// 100 messages/s of 100 ms need. The provisioner binds on the quota and stays within it.
+func TestDeploymentStopsAtTheVCPUQuota(t *testing.T) {
+	sc := kubeScenario(100, 10*time.Minute, "q", queueComp("q", "k"), deploymentComp("k"))
+	sc.Regions[0].EC2VCPUQuota = 4
+	m := runModel(t, sc)
+	k := comp[*deployment](t, m, "k")
+	require.Equal(t, int64(2), k.nodesG.Peak())
+	require.Equal(t, int64(6), k.readyPods.Peak())
+	var limits []string
+	for _, b := range m.breaks {
+		limits = append(limits, b.Limit)
+	}
+	require.Contains(t, limits, "vCPU quota")
+	best := reachable(k.limits)
+	require.Equal(t, "vCPU quota", best.Limit)
+	require.Equal(t, int64(6), best.Pods)
+}
+
+// As a synchronous target the pods serve requests directly: 10 requests/s of 50 ms on two
+// pods never wait, so every answer takes exactly 50 ms.
+func TestDeploymentServesSynchronousRequests(t *testing.T) {
+	sc := kubeScenario(10, time.Minute, "k", deploymentComp("k", func(d *scenarios.Deployment) {
+		d.ServiceTime, d.MinReplicas, d.Metric, d.Target = constant(50*time.Millisecond), 2, "cpu", 0.8
+	}))
+	m := runDrained(t, sc)
+	require.Equal(t, m.offered, m.accepted)
+	require.InDelta(t, 50.0, m.api.Stats().Mean, 1e-9)
+	requireChecksPass(t, m)
+}
