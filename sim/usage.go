@@ -128,6 +128,12 @@ func (q *queue) usage(span Time) []result.Usage {
 			result.Usage{Price: "sqs." + kind + ".requests", Item: fmt.Sprintf("ReceiveMessage, empty (%d pollers × 20 s long polls while idle)", int(q.esm.start)), Quantity: float64(empty)},
 		)
 	}
+	if q.pull != nil { // a deployment's pods: their empty long polls are in its own usage
+		out = append(out,
+			result.Usage{Price: "sqs." + kind + ".requests", Item: "ReceiveMessage", Quantity: float64(q.receives)},
+			result.Usage{Price: "sqs." + kind + ".requests", Item: "DeleteMessageBatch", Quantity: float64(q.deletes)},
+		)
+	}
 	return out
 }
 
