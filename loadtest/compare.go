@@ -36,7 +36,7 @@ type Tolerance struct {
 
 // DefaultTolerance is the bar: throughput within 5%, throttle ratio within 2
 // percentage points, p50 within 10%, p99 within 20% (p95 between them, 15%); concurrency
-// within 10% or 2, queue depth within 25% or 10 messages, dead-letters within 25% or 5; an
+// within 10% or 1, queue depth within 25% or 10 messages, dead-letters within 25% or 5; an
 // end-to-end latency within 1 ms of its prediction passes, an API latency within 5 ms: a
 // loopback call takes a few hundred microseconds, and its tail is the scheduler of a machine
 // the system shares with its load generator — stalls of milliseconds that no model of the
@@ -45,7 +45,7 @@ func DefaultTolerance() Tolerance {
 	return Tolerance{
 		Throughput: 0.05, RatioPP: 0.02, P50: 0.10, P95: 0.15, P99: 0.20,
 		LatencyFloor: time.Millisecond, APIFloor: 5 * time.Millisecond,
-		Concurrency: 0.10, ConcurrencyFloor: 2,
+		Concurrency: 0.10, ConcurrencyFloor: 1,
 		Depth: 0.25, DepthFloor: 10,
 		DeadLetter: 0.25, DeadLetterFloor: 5,
 	}

@@ -42,9 +42,9 @@ type K6Options struct {
 //  2. $HEADROOM_K6;
 //  3. a file named k6 beside the running executable (where `go build -o bin/ ./cmd/...`
 //     puts both);
-//  4. built from the source tree with `go build ./cmd/k6` into the cache directory, under
-//     a name that is the hash of every source file it is built from — so a binary is
-//     built once per change of the sources and reused by every later run and test.
+//  4. built from the source tree with `go build ./cmd/k6` into the cache directory, in a
+//     directory named after the hash of every source file it is built from — so a binary
+//     is built once per change of the sources and reused by every later run and test.
 func FindK6(ctx context.Context, opts K6Options) (string, error) {
 	if opts.Path != "" {
 		return opts.Path, CheckK6(ctx, opts.Path)
@@ -107,11 +107,12 @@ func BuildK6(ctx context.Context, opts K6Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(cache, "k6-"+sum[:16])
+	// One directory per content, the binary named k6 in it: k6 names itself after its file.
+	bin := filepath.Join(cache, sum[:16], "k6")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return "", fmt.Errorf("cache directory: %w", err)
 	}
 	tmp := fmt.Sprintf("%s.%d.tmp", bin, os.Getpid())

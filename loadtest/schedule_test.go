@@ -41,8 +41,8 @@ func TestScheduleHourlyCompressedKeepsRates(t *testing.T) {
 	if d := sc.Duration(); d != time.Minute {
 		t.Fatalf("a day compressed 1440× lasts %v, want 1m", d)
 	}
-	// 108/s for hours 0–7, a jump to 360/s held for hours 8–11, a jump back.
-	want := []Stage{{20 * time.Second, 108}, {0, 360}, {10 * time.Second, 360}, {0, 108}, {30 * time.Second, 108}}
+	// 96/s for hours 0–7, a jump to 320/s held for hours 8–9, a jump back.
+	want := []Stage{{20 * time.Second, 96}, {0, 320}, {5 * time.Second, 320}, {0, 96}, {35 * time.Second, 96}}
 	if len(sc.Stages) != len(want) {
 		t.Fatalf("stages %+v, want %+v", sc.Stages, want)
 	}
@@ -55,8 +55,8 @@ func TestScheduleHourlyCompressedKeepsRates(t *testing.T) {
 	if got, want := sc.Expected(), s.Workload.MeanRPS()*86400/1440; math.Abs(got-want) > 1e-6 {
 		t.Errorf("expected %g arrivals, want %g", got, want)
 	}
-	if r := sc.RateAt(25 * time.Second); math.Abs(r-360) > 1e-9 {
-		t.Errorf("rate at 25 s = %g, want the peak 360", r)
+	if r := sc.RateAt(22 * time.Second); math.Abs(r-320) > 1e-9 {
+		t.Errorf("rate at 22 s = %g, want the peak 320", r)
 	}
 }
 

@@ -73,7 +73,7 @@ for both models, showing how much the fit changed each error.
 
 Default tolerances: throughput 5%, throttled and accepted shares 2 percentage points, p50
 10%, p95 15%, p99 20% (an end-to-end latency within 1 ms passes, an API latency within
-5 ms: a loopback call's tail is the machine's scheduler), peak concurrency 10% (or 2), queue depth 25% (or 10 messages), dead-letters 25%
+5 ms: a loopback call's tail is the machine's scheduler), peak concurrency 10% (or 1), queue depth 25% (or 10 messages), dead-letters 25%
 (or 5). A figure within the 95% prediction interval of one run — the spread of the
 replications — passes too: a bound tighter than the model's own run-to-run variation would
 fail a correct model by chance. Change them with --tolerance, e.g.
