@@ -170,3 +170,33 @@ func TestSpanAndClock(t *testing.T) {
 	require.Equal(t, "13:00", clock(13))
 	require.Equal(t, "0:35", clock(35.0/60))
 }
+
+// The serverless baseline scaled down to a 20-execution account: the search runs the
+// diurnal peak-window probes on the real component kinds (in parallel, sharing the
+// scenario's component settings) and finds where the Lambda limit starts to throttle more
+// than 0.1%. By Little's law the peak's mean concurrency, 3 × users × 20 / 86,400 requests
+// a second holding about 0.21 s of execution each, reaches 20 at about 137,000 users; with
+// so few executions the random peaks of concurrency (and batches holding an environment
+// for all their messages) hit the limit well before the mean does, so the breakpoint lies
+// below that and not far below half of it.
+func TestBreakpointOfAScaledDownBaseline(t *testing.T) {
+	sc, err := scenarios.Load("baseline", scenarios.WithSets([]string{
+		"workload.users=100000",
+		"regions={default: {lambda_concurrency: 20, lambda_unreserved_min: 0}}",
+	}))
+	require.NoError(t, err)
+	bp, err := Breakpoint(sc, sc.SLOs, WithProbeWorkers(2))
+	require.NoError(t, err)
+	require.Equal(t, "found", bp.Status, "%+v", bp.Probes)
+	require.Equal(t, "users", bp.Variable)
+	t.Logf("max %v users, fails at %v (%s: %s)", bp.MaxLoad, bp.FailLoad, bp.Binding.SLO, bp.Binding.Detail)
+	require.Less(t, bp.MaxLoad, 137_000.0)
+	require.Greater(t, bp.MaxLoad, 137_000.0/3)
+	require.LessOrEqual(t, bp.FailLoad/bp.MaxLoad-1, 0.02)
+	require.Equal(t, "throttle_ratio<=0.001", bp.Binding.SLO)
+	require.NotNil(t, bp.FirstBreakAtFail)
+	require.Equal(t, "account concurrency", bp.FirstBreakAtFail.Limit)
+	require.Greater(t, bp.MonthlyUSD, 0.0)
+	require.Contains(t, bp.Method, "requests start warm")
+	require.Equal(t, int64(100_000), sc.Workload.Users, "the scenario is left as it was")
+}
