@@ -2,6 +2,7 @@ package rabbitmq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -23,8 +24,14 @@ type queue struct {
 	fifo  bool
 	names []string // broker queues: one, or one per shard in FIFO mode
 
-	mu sync.Mutex // guards qc and the start of FIFO consumers
-	qc *qchan
+	mu sync.Mutex // guards qc, byID and the start of FIFO consumers
+	qc *qchan     // FIFO mode: the channel of the shard consumers
+	// Standard mode: a pool of channels, one per concurrent receive, so that their
+	// consume and cancel round trips (each a Raft command of the quorum queue) overlap
+	// and share the queue's log writes instead of queueing behind one another.
+	idle  chan *qchan
+	nPool int               // pool channels open or being opened, at most maxReceiveChannels
+	byID  map[uint64]*qchan // every channel receipts may name
 
 	// FIFO mode: what the shard consumers have delivered and no receiver has taken yet.
 	fmu    sync.Mutex
@@ -49,7 +56,8 @@ func newQueue(b *Bus, tp *topology, spec system.QueueSpec) *queue {
 	if vis == 0 {
 		vis = system.DefaultVisibilityTimeout
 	}
-	q := &queue{bus: b, spec: spec, vis: vis, fifo: tp.spec.FIFO}
+	q := &queue{bus: b, spec: spec, vis: vis, fifo: tp.spec.FIFO,
+		idle: make(chan *qchan, maxReceiveChannels), byID: make(map[uint64]*qchan)}
 	if q.fifo {
 		for k := 0; k < tp.shards; k++ {
 			q.names = append(q.names, shardName(tp.spec.Topic, spec.Name, k))
@@ -62,8 +70,77 @@ func newQueue(b *Bus, tp *topology, spec system.QueueSpec) *queue {
 	return q
 }
 
-// channel returns the live channel of the queue, opening a new one (and, in FIFO mode,
-// starting the shard consumers on it) when there is none or the last one died.
+// maxReceiveChannels bounds a queue's pool of receive channels (standard mode).
+const maxReceiveChannels = 8
+
+// acquire takes a live channel of the pool for one receive, opening one while the pool is
+// below its bound, else waiting for one to be released.
+func (q *queue) acquire(ctx context.Context) (*qchan, error) {
+	for {
+		select {
+		case qc := <-q.idle:
+			if qc.alive() {
+				return qc, nil
+			}
+			q.forget(qc)
+			continue
+		default:
+		}
+		q.mu.Lock()
+		open := q.nPool < maxReceiveChannels
+		if open {
+			q.nPool++ // reserved before opening, so concurrent receives cannot overshoot
+		}
+		q.mu.Unlock()
+		if open {
+			qc, err := q.bus.openQchan()
+			q.mu.Lock()
+			if err != nil {
+				q.nPool--
+			} else {
+				q.byID[qc.id] = qc
+			}
+			q.mu.Unlock()
+			if err != nil {
+				return nil, fmt.Errorf("queue %s: %w", q.spec.Name, err)
+			}
+			return qc, nil
+		}
+		select {
+		case qc := <-q.idle:
+			if qc.alive() {
+				return qc, nil
+			}
+			q.forget(qc)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-q.bus.done:
+			return nil, system.ErrClosed
+		}
+	}
+}
+
+// putBack returns a channel to the pool; a dead one is dropped.
+func (q *queue) putBack(qc *qchan) {
+	if !qc.alive() {
+		q.forget(qc)
+		return
+	}
+	q.idle <- qc // never blocks: at most maxReceiveChannels exist
+}
+
+// forget drops a dead pool channel.
+func (q *queue) forget(qc *qchan) {
+	q.mu.Lock()
+	if _, ok := q.byID[qc.id]; ok {
+		delete(q.byID, qc.id)
+		q.nPool--
+	}
+	q.mu.Unlock()
+}
+
+// channel returns the live FIFO channel of the queue, opening a new one and starting the
+// shard consumers on it when there is none or the last one died.
 func (q *queue) channel() (*qchan, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -74,21 +151,16 @@ func (q *queue) channel() (*qchan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue %s: %w", q.spec.Name, err)
 	}
-	if q.fifo {
-		if err := q.startShards(qc); err != nil {
-			_ = qc.ch.Close()
-			return nil, fmt.Errorf("queue %s: %w", q.spec.Name, err)
-		}
+	if err := q.startShards(qc); err != nil {
+		_ = qc.ch.Close()
+		return nil, fmt.Errorf("queue %s: %w", q.spec.Name, err)
+	}
+	if q.qc != nil {
+		delete(q.byID, q.qc.id)
 	}
 	q.qc = qc
+	q.byID[qc.id] = qc
 	return qc, nil
-}
-
-// current returns the channel receipts are checked against, which may be nil or dead.
-func (q *queue) current() *qchan {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.qc
 }
 
 // receive implements system.Receiver for the queue.
@@ -117,25 +189,110 @@ func (q *queue) receive(ctx context.Context, opt system.ReceiveOptions, dst []sy
 	}
 }
 
-// receiveOnce is one standard-mode receive. It creates a consumer whose prefetch is the
-// batch size, waits for the first delivery, collects more for the batching window, then
-// cancels the consumer. Everything the broker sent before the cancel-ok arrives before it
-// and is returned, and the prefetch caps that at want, so no delivery is ever left
-// stranded in this process between receives (a long-lived consumer would keep up to its
-// prefetch hidden from every other receiver without a visibility timeout running).
+// receiveOnce is one standard-mode receive, built so that a message leaves the broker
+// only for a receiver that takes it at once:
+//   - basic.get, up to the batch size, takes what is available now (a get-empty says
+//     exactly when nothing is);
+//   - on an empty queue, a consumer with a prefetch of one long-polls; once it has its
+//     message its credit is spent, so cancelling it cannot race a second delivery (a
+//     quorum queue counts a delivery that meets a cancelled consumer as a return, which
+//     brings a message closer to the dead-letter queue without anyone having seen it);
+//     gets then top the batch up;
+//   - with a batching window, gets are repeated every windowPoll until the window ends.
+//
+// A consumer with a larger prefetch would be cheaper per message but would either race
+// its cancel as just described or, kept open, hold messages hidden from every other
+// receiver with no visibility timeout running.
 func (q *queue) receiveOnce(ctx context.Context, want int, window time.Duration, dst []system.Delivery) (_ []system.Delivery, retry bool, _ error) {
 	if err := q.bus.usable(); err != nil {
 		return dst, false, fmt.Errorf("receive %s: %w", q.spec.Name, err)
 	}
-	qc, err := q.channel()
+	qc, err := q.acquire(ctx)
 	if err != nil {
-		return dst, false, fmt.Errorf("receive: %w", err)
+		if errors.Is(err, system.ErrClosed) {
+			return dst, false, fmt.Errorf("receive %s: %w", q.spec.Name, err)
+		}
+		return dst, false, err
 	}
+	defer q.putBack(qc)
+	start := len(dst)
+	dst, err = q.gets(qc, want, dst)
+	if err != nil {
+		return dst, len(dst) == start && !qc.alive(), q.receiveErr(qc, err, len(dst) > start)
+	}
+	if len(dst) == start {
+		d, waitErr, err := q.longPoll(ctx, qc)
+		if err != nil {
+			return dst, !qc.alive(), q.receiveErr(qc, err, false)
+		}
+		if d == nil {
+			return dst, false, waitErr
+		}
+		dst = q.handOut(qc, d, dst)
+		if len(dst) == start {
+			return dst, true, nil // its channel died: the broker requeued it
+		}
+		if dst, err = q.gets(qc, want-(len(dst)-start), dst); err != nil {
+			return dst, false, nil // what is in hand is delivered; the next receive reopens
+		}
+	}
+	if window > 0 && len(dst)-start < want {
+		end := time.Now().Add(window)
+		t := time.NewTimer(windowPoll)
+		defer t.Stop()
+		for len(dst)-start < want && time.Now().Before(end) {
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return dst, false, nil
+			case <-q.bus.done:
+				return dst, false, nil
+			}
+			if dst, err = q.gets(qc, want-(len(dst)-start), dst); err != nil {
+				return dst, false, nil
+			}
+			t.Reset(min(windowPoll, max(time.Until(end), 0)))
+		}
+	}
+	return dst, false, nil
+}
+
+// windowPoll is how often a receive with a batching window looks for more messages.
+const windowPoll = 5 * time.Millisecond
+
+func (q *queue) receiveErr(qc *qchan, err error, got bool) error {
+	if got || !qc.alive() {
+		return nil
+	}
+	return fmt.Errorf("receive %s: %w", q.spec.Name, err)
+}
+
+// gets takes up to n messages with basic.get, stopping at the first get-empty.
+func (q *queue) gets(qc *qchan, n int, dst []system.Delivery) ([]system.Delivery, error) {
+	for ; n > 0; n-- {
+		qc.rpcMu.Lock()
+		d, ok, err := qc.ch.Get(q.names[0], false)
+		qc.rpcMu.Unlock()
+		if err != nil {
+			return dst, err
+		}
+		if !ok {
+			break
+		}
+		dst = q.handOut(qc, &d, dst)
+	}
+	return dst, nil
+}
+
+// longPoll waits for one message with a consumer of prefetch one. It returns the message,
+// or nil and why the wait ended (ctx, bus closed), or an error of the channel.
+func (q *queue) longPoll(ctx context.Context, qc *qchan) (*amqp.Delivery, error, error) {
 	tag := q.bus.consumerTag()
 	qc.rpcMu.Lock()
-	if qc.qos != want {
-		if err = qc.ch.Qos(want, 0, false); err == nil {
-			qc.qos = want
+	var err error
+	if qc.qos != 1 {
+		if err = qc.ch.Qos(1, 0, false); err == nil {
+			qc.qos = 1
 		}
 	}
 	var deliveries <-chan amqp.Delivery
@@ -144,75 +301,54 @@ func (q *queue) receiveOnce(ctx context.Context, want int, window time.Duration,
 	}
 	qc.rpcMu.Unlock()
 	if err != nil {
-		if !qc.alive() {
-			return dst, true, nil
-		}
-		return dst, false, fmt.Errorf("receive %s: consume: %w", q.spec.Name, err)
+		return nil, nil, fmt.Errorf("consume: %w", err)
 	}
-
-	var got []amqp.Delivery
+	var got *amqp.Delivery
 	var waitErr error
 	select {
 	case d, ok := <-deliveries:
 		if ok {
-			got = append(got, d)
+			got = &d
 		}
 	case <-ctx.Done():
+		// A message arriving now may meet the cancel and be counted (see receiveOnce);
+		// only a receive that gives up on an empty queue runs that risk.
 		waitErr = ctx.Err()
 	case <-q.bus.done:
 		waitErr = fmt.Errorf("receive %s: %w", q.spec.Name, system.ErrClosed)
 	}
-	if len(got) > 0 && len(got) < want && window > 0 {
-		t := time.NewTimer(window)
-	collect:
-		for len(got) < want {
-			select {
-			case d, ok := <-deliveries:
-				if !ok {
-					break collect
-				}
-				got = append(got, d)
-			case <-t.C:
-				break collect
-			case <-ctx.Done():
-				break collect
-			case <-q.bus.done:
-				break collect
-			}
-		}
-		t.Stop()
-	}
-	// After cancel-ok the library closes deliveries; whatever the broker pushed before it
-	// (at most the prefetch) is still in there.
 	qc.rpcMu.Lock()
 	_ = qc.ch.Cancel(tag, false)
 	qc.rpcMu.Unlock()
-	for d := range deliveries {
-		got = append(got, d)
-	}
-	if len(got) == 0 {
-		if waitErr == nil {
-			// deliveries closed without a message: the channel died (or the bus closed).
-			if err := q.bus.usable(); err != nil {
-				return dst, false, fmt.Errorf("receive %s: %w", q.spec.Name, err)
-			}
-			return dst, true, nil
+	for d := range deliveries { // closed after cancel-ok; at most the prefetch of one
+		if got == nil {
+			d := d
+			got = &d
+		} else {
+			_ = d.Nack(false, true) // unreachable with a prefetch of one; never strand one
 		}
-		return dst, false, waitErr
 	}
-	for i := range got {
-		tag := got[i].DeliveryTag
-		// The timeout returns the delivery to the quorum queue, which counts it and,
-		// past the delivery limit, dead-letters it.
-		r := qc.hold(tag, q.vis, func() { _ = qc.ch.Nack(tag, false, true) })
-		if r == "" {
-			continue // the channel died: the broker requeued it
+	if got == nil && waitErr == nil {
+		if err := q.bus.usable(); err != nil {
+			return nil, fmt.Errorf("receive %s: %w", q.spec.Name, err), nil
 		}
-		d := q.delivery(&got[i], r)
-		d.ReceiveCount = brokerReceives(&got[i]) + 1
-		dst = append(dst, d)
+		return nil, nil, errors.New("channel closed")
 	}
-	return dst, len(dst) == 0, nil
+	return got, waitErr, nil
+}
+
+// handOut starts the visibility timeout of a standard-mode delivery: when it ends, the
+// delivery is returned to the quorum queue, which counts it and, past the delivery limit,
+// dead-letters it.
+func (q *queue) handOut(qc *qchan, d *amqp.Delivery, dst []system.Delivery) []system.Delivery {
+	tag := d.DeliveryTag
+	r := qc.hold(tag, q.vis, func() { _ = qc.ch.Nack(tag, false, true) })
+	if r == "" {
+		return dst // the channel died: the broker requeued it
+	}
+	out := q.delivery(d, r)
+	out.ReceiveCount = brokerReceives(d) + 1
+	return append(dst, out)
 }
 
 // brokerReceives is how many times the broker has had the delivery back before: the
@@ -391,8 +527,10 @@ func (q *queue) receiveFIFO(ctx context.Context, want int, window time.Duration,
 // receiptChannel resolves the channel part of a receipt.
 func (q *queue) receiptChannel(r string) (*qchan, uint64, error) {
 	id, tag, ok := parseReceipt(r)
-	qc := q.current()
-	if !ok || qc == nil || qc.id != id {
+	q.mu.Lock()
+	qc := q.byID[id]
+	q.mu.Unlock()
+	if !ok || qc == nil {
 		return nil, 0, fmt.Errorf("queue %s: receipt %q: unknown, or its channel closed (the message will be delivered again): %w",
 			q.spec.Name, r, system.ErrNotFound)
 	}
@@ -422,8 +560,11 @@ func (q *queue) release(r string, delay time.Duration) error {
 }
 
 func (q *queue) inFlight() int {
-	if qc := q.current(); qc != nil {
-		return qc.inFlight()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, qc := range q.byID {
+		n += qc.inFlight()
 	}
-	return 0
+	return n
 }
