@@ -221,7 +221,12 @@ func compareSummary(c *result.Comparison) summary {
 			return usd(r.MonthlyUSDAtMax)
 		})
 	}
-	row("claims", func(r *result.ComparisonRow) string { return claimTally(r.Claims) })
+	for _, r := range c.Rows {
+		if len(r.Claims) > 0 {
+			row("claims", func(r *result.ComparisonRow) string { return claimTally(r.Claims) })
+			break
+		}
+	}
 	s.blocks = append(s.blocks, side)
 
 	breaks := block{title: "What breaks first", alert: true}
