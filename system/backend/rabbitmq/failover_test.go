@@ -1,8 +1,11 @@
 package rabbitmq
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,5 +120,63 @@ func TestReceiverDiesMidFlight(t *testing.T) {
 				t.Errorf("FIFO order across the failover: %v, want [0 1 2]", order)
 			}
 		})
+	}
+}
+
+// TestNoPhantomReceives: messages trickling in while several receivers poll with batches
+// are each received once when acked at once; a receive count above one would mean the bus
+// let the broker count a delivery nobody saw (which brings messages to the dead-letter
+// queue unprocessed).
+func TestNoPhantomReceives(t *testing.T) {
+	b := openBus(t)
+	ctx := ctxT(t, 60*time.Second)
+	topo := system.Topology{Topic: uniqueTopic(t),
+		Queues:        []system.QueueSpec{{Name: "q", VisibilityTimeout: 30 * time.Second, MaxReceives: 2, DeadLetter: "dlq"}, {Name: "dlq"}},
+		Subscriptions: []system.Subscription{{Queue: "q"}}}
+	if err := b.Declare(ctx, topo); err != nil {
+		t.Fatal(err)
+	}
+	const n, receivers = 600, 6
+	var acked, phantom atomic.Int64
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	for r := 0; r < receivers; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for acked.Load() < n {
+				ds, err := b.Receive(cctx, "q", system.ReceiveOptions{Max: 10}, nil)
+				if err != nil {
+					return
+				}
+				for _, d := range ds {
+					if d.ReceiveCount != 1 {
+						phantom.Add(1)
+					}
+					if err := b.Ack(ctx, "q", d.Receipt); err != nil {
+						t.Error(err)
+					}
+					if acked.Add(1) == n {
+						stop()
+					}
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := b.Publish(ctx, msg(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	wg.Wait()
+	if acked.Load() != n || phantom.Load() != 0 {
+		t.Fatalf("%d of %d acked; %d received with a count above one", acked.Load(), n, phantom.Load())
+	}
+	if got := drain(t, b, "dlq", 200*time.Millisecond); len(got) != 0 {
+		t.Fatalf("dead-lettered without a timeout: %v", got)
 	}
 }
