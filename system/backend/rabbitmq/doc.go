@@ -31,13 +31,22 @@
 // than after the timeout) and the receipts stop resolving. Release is a nack with requeue,
 // at once or after the delay, the delivery staying hidden on the channel until then.
 //
-// Receiving. Each standard-mode Receive creates a consumer whose prefetch is the batch
-// size, waits for the first delivery, collects more for the batching window, and cancels
-// the consumer; the broker sends nothing after the cancel-ok and the prefetch caps what it
-// sent before, so a receive never leaves deliveries stranded in the process (a long-lived
-// consumer would hide up to its prefetch from every other receiver with no timeout
-// running). Consumers, cancels and acks of a queue share one channel per bus, its
-// synchronous methods serialized.
+// Receiving. A message leaves the broker only for a receiver that takes it at once. A
+// standard-mode Receive takes what is available with basic.get, up to the batch size (a
+// get-empty says exactly when nothing is); on an empty queue it long-polls with a consumer
+// of prefetch one and cancels it once that one message came, when its credit is spent,
+// then tops the batch up with gets; with a batching window it repeats the gets every 5 ms
+// until the window ends. Two designs were rejected: a consumer per Receive with the batch
+// as prefetch, cancelled afterwards, lets a delivery in flight meet the cancelled
+// consumer, and the quorum queue counts that as a return, so messages trickling in while
+// receivers poll reached the dead-letter queue without anyone seeing them (the test
+// TestNoPhantomReceives caught it); a long-lived consumer would hold up to its prefetch
+// hidden from every other receiver with no visibility timeout running. Concurrent
+// receives of a queue each take a channel from a pool (at most 8), so their round trips,
+// each a Raft command of the quorum queue, overlap and share its log writes; a channel's
+// synchronous methods are serialized, since the library can swap concurrent replies.
+// Only a receive whose context ends while its long poll is out can still have a message
+// counted without being seen.
 //
 // Dead letters. A queue with MaxReceives has x-delivery-limit MaxReceives-1 (the quorum
 // queue counts returns; the first delivery is 0) and dead-letters, with the at-least-once
