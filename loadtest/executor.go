@@ -41,9 +41,9 @@ type Executor struct {
 	// Grid is the number of iterations per expected arrival (1 for uniform arrivals).
 	Grid float64
 	// LatencyBudget is how long one iteration may take before k6 needs another VU to keep
-	// the schedule: it sizes the pre-allocated VUs (default 50 ms) and MaxVUs (default 250
-	// ms; an iteration slower than that at the peak rate drops arrivals, which the run
-	// reports as dropped_iterations).
+	// the schedule: it sizes the pre-allocated VUs (default 50 ms) and MaxVUs (default 500
+	// ms: iterations slower than that at the peak rate drop arrivals, which the run
+	// reports as dropped_iterations; a VU costs k6 a JavaScript runtime, so not more).
 	LatencyBudget, MaxLatency time.Duration
 }
 
@@ -74,7 +74,7 @@ func (e Executor) K6() map[string]any {
 		budget = 50 * time.Millisecond
 	}
 	if maxLat <= 0 {
-		maxLat = 250 * time.Millisecond
+		maxLat = 500 * time.Millisecond
 	}
 	peak := sc.PeakRPS()
 	pre := int64(math.Ceil(peak*budget.Seconds())) + 10

@@ -459,10 +459,11 @@ type CPUUsage struct {
 // Saturated reports whether the generator could not keep its schedule for lack of CPU: it
 // used 90% of the machine, or the machine as a whole was 95% busy.
 func (u CPUUsage) Saturated() bool {
-	if u.WallS <= 0 || u.Cores <= 0 {
-		return false
-	}
-	return u.ProcessS/u.WallS >= 0.9*float64(u.Cores) || u.MachineBusy >= 0.95
+	return u.generatorBound() || u.MachineBusy >= 0.95
+}
+
+func (u CPUUsage) generatorBound() bool {
+	return u.WallS > 0 && u.Cores > 0 && u.ProcessS/u.WallS >= 0.9*float64(u.Cores)
 }
 
 func (u CPUUsage) String() string {
@@ -473,8 +474,11 @@ func (u CPUUsage) String() string {
 	if !math.IsNaN(u.MachineBusy) {
 		fmt.Fprintf(&b, "; the machine was %.0f%% busy", 100*u.MachineBusy)
 	}
-	if u.Saturated() {
-		b.WriteString(": the generator is likely the bottleneck (its schedule slips, or the system shares its cores)")
+	switch {
+	case u.generatorBound():
+		b.WriteString(": the generator is the bottleneck — its schedule slips and the load is less than the scenario's")
+	case u.MachineBusy >= 0.95:
+		b.WriteString(": the machine was saturated — the generator, the system and whatever else runs there waited for a CPU, and the latencies include that wait")
 	}
 	return b.String()
 }

@@ -200,6 +200,15 @@ func writeValidation(w io.Writer, rep *validate.Report, md bool) {
 	fmt.Fprintln(w)
 	rep.Comparison.WriteNotes(w)
 	fmt.Fprintln(w)
+	// A run the generator or the machine could not carry measures them, not the system:
+	// say so before the figures.
+	if m := rep.Measured; m != nil {
+		for _, c := range m.Checks {
+			if (c.Name == "coordinated omission" || c.Name == "generator cpu") && !c.Passed {
+				fmt.Fprintf(w, "WARNING: this measurement is suspect: %s\n\n", c.Detail)
+			}
+		}
+	}
 	table := func(c interface {
 		WriteTable(io.Writer) error
 		WriteMarkdown(io.Writer) error

@@ -123,7 +123,7 @@ func TestValidateFit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"extends: validate-below", "api:\n", "overhead: {dist: lognormal", "request:\n    duration: 0ms",
+	for _, want := range []string{"extends: validate-below", "api:\n", "overhead: {dist: empirical", "request:\n    duration: 0ms",
 		"delivery_latency: {dist: lognormal", "p_pending:\n", "pooled over the 2 functions"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("fit file lacks %q:\n%s", want, data)
