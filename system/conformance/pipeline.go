@@ -642,10 +642,22 @@ func testFIFOPipeline(t *testing.T, s system.Store, b system.Bus) {
 	if t.Failed() {
 		return
 	}
-	waitFor(t, 60*time.Second, "last versions not all processed", func() bool {
+	// Done when every request has its last version applied and every version has reached
+	// its queue's processors (a superseded one may still be queued after the last applied).
+	waitFor(t, 60*time.Second, "last versions not all applied, or versions never processed", func() bool {
 		for _, id := range ids {
 			if r, err := s.Get(context.Background(), id); err != nil || r.ProcessedVersion != writes {
 				return false
+			}
+		}
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		for _, id := range ids {
+			for v := int64(1); v <= writes; v++ {
+				st, _ := pr.stateOf.Load(fmt.Sprintf("%s@%d", id, v))
+				if !slices.Contains(pr.seen[id+"@"+st.(string)], v) {
+					return false
+				}
 			}
 		}
 		return true
