@@ -140,6 +140,11 @@ func scaleSets(s *scenarios.Scenario, f float64) (sets, notes []string) {
 			}
 		case scenarios.KindPool:
 			count(p+"concurrency", c.Pool.Concurrency, 1)
+		default:
+			// Load balancers, VM tiers, caches, databases and deployments have capacities
+			// of machines and pods, which do not scale by a factor: a third of a VM is not
+			// a smaller VM. Left as they are, and said so.
+			notes = append(notes, fmt.Sprintf("components.%s: a %s is not scaled (its capacity is whole machines or pods)", c.Name, c.Kind))
 		}
 	}
 	return sets, notes

@@ -55,6 +55,29 @@ var scenarioScaling = map[string]scaling{
 	"Queue.MaxReceives": keep, "Queue.BatchSize": keep, "Queue.MaxConcurrency": keep,
 	"Queue.PollerStart": keep, "Queue.PollerMax": keep, "Queue.PollerRampPerM": perTime,
 	"Dist.Sigma": keep, "Percentile.Q": keep, "Pos.Line": keep,
+	// Objectives and claims judge results; validation judges the results brought back to
+	// the real clock and does not use the simulator's verdicts on them.
+	"SLO.Value": keep, "Claim.AtLeast": keep, "Claim.MonthlyUSD": keep, "Claim.Under": keep,
+	"Region.EC2VCPUQuota":                keep,
+	"LoadBalancer.RequestsPerConnection": keep,
+	"VMTier.Instances":                   keep, "VMTier.Workers": keep,
+	"Cache.Instances": keep, "Cache.HitRatio": keep, "Cache.MemoryMB": keep, "Cache.ReservedMemoryPercent": keep,
+	"Cache.ItemKB": keep, "Cache.WorkingSet": keep, "Cache.MaxOpsRPS": perTime,
+	"Database.Replicas": keep, "Database.Cores": keep, "Database.PoolSize": keep, "Database.MaxConnections": keep,
+	"Database.BytesPerConnection": keep, "Database.StorageGB": keep,
+	// A deployment's counts and sizes; its target is a utilisation or messages per pod, its
+	// scale-up a share per HPA period (the period is a duration and dilates).
+	"Deployment.Concurrency": keep, "Deployment.CPURequest": keep, "Deployment.MemoryRequestMB": keep,
+	"Deployment.BatchSize": keep, "Deployment.MinReplicas": keep, "Deployment.MaxReplicas": keep,
+	"Deployment.Target": keep, "Deployment.Tolerance": keep, "Deployment.ScaleUpPercent": keep,
+	"Deployment.ScaleUpPods": keep, "Deployment.TargetPods": keep, "Deployment.MaxPods": keep,
+	"Deployment.DaemonsetPods": keep, "Deployment.DaemonsetCPU": keep, "Deployment.DaemonsetMemoryMB": keep,
+	"Deployment.KubeReservedMemoryMB": keep, "Deployment.KubeReservedMemoryPerPodMB": keep,
+	"Deployment.EvictionMemoryMB": keep, "Deployment.KubeReservedCPU": keep, "Deployment.MinNodes": keep,
+	"Deployment.MaxNodes": keep, "Deployment.ClusterMaxNodes": keep, "Deployment.ClusterMaxPods": keep,
+	"Deployment.SubnetAddresses": keep,
+	"InstanceType.VCPUs":         keep, "InstanceType.MemoryMB": keep, "InstanceType.NetworkInterfaces": keep,
+	"InstanceType.AddressesPerInterface": keep,
 }
 
 var (
@@ -185,6 +208,9 @@ var resultScaling = map[string]scaling{
 	"Analytic.SimWaitMeanMS": timeK, "Analytic.WaitMeanHalfWidthMS": timeK,
 	"Break.AtS": timeK, "Break.OfferedRPS": perTime,
 	"SeriesIndex.IntervalS": timeK, "SeriesIndex.OfferedRPS": perTime, "Series.ThroughputRPS": perTime,
+	"Cost.PeriodS": timeK,
+	// The costs and the usage they bill (GB-seconds, requests) are left on the dilated clock
+	// and reported as such: validation compares no cost.
 }
 
 // resultKeep lists the numbers that stay as they are (counts, shares, concurrency, the
@@ -200,6 +226,7 @@ var resultKeep = []string{
 	"Analytic.Servers", "Analytic.Capacity", "Analytic.Rho", "Analytic.PWait", "Analytic.PBlock",
 	"Analytic.SimPWait", "Analytic.SimPBlock", "Analytic.PBlockHalfWidth",
 	"Series.Concurrency", "Series.QueueDepth", "Series.Throttled",
+	"Component.PodsReachable", "Component.CPUUtilization", "Cost.HoursPerMonth",
 	"Interval.Mean", "Interval.HalfWidth",
 	"Timing.WallS", "Timing.Events", "Timing.EventsPerS",
 }
