@@ -334,3 +334,14 @@ func meanCI(xs []float64) (mean, hw, spread float64) {
 	sd := math.Sqrt(ss / (n - 1))
 	return mean, t * sd / math.Sqrt(n), t * sd * math.Sqrt(1+1/n)
 }
+
+// throttledOf counts the requests the gateways refused for rate (429).
+func throttledOf(r *result.Result) int64 {
+	var n int64
+	for _, c := range r.Components {
+		if c.Kind == string(scenarios.KindGateway) {
+			n += c.Throttled
+		}
+	}
+	return n
+}

@@ -36,8 +36,9 @@ const errors = new Rate('headroom_errors');
 const base = w.target();
 const headers = w.headers();
 
-// 429 is the gateway's answer to too much load, not a failure of the request: it counts
-// in headroom_throttled, and every other non-2xx in headroom_errors.
+// Only a 2xx is an expected response: http_req_failed counts every other status, as the
+// simulator counts a request rejected; headroom_throttled the 429s of the gateway's token
+// bucket, headroom_errors everything else.
 http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }));
 
 function params(r) {

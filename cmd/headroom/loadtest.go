@@ -16,6 +16,7 @@ import (
 	"github.com/headroom/headroom/loadtest"
 	"github.com/headroom/headroom/reports"
 	"github.com/headroom/headroom/scenarios"
+	"github.com/headroom/headroom/sim"
 )
 
 // loadtestFlags are the flags of `headroom loadtest`.
@@ -56,11 +57,14 @@ Poisson arrivals as Poisson counts, deterministic ones evenly spaced). --scale F
 every rate and limit; --duration D plays the horizon in D (a flat workload runs for D, a
 profile is compressed into D).
 
-The scenario's SLOs become k6 thresholds, so the exit status gates CI as k6's does: the
-API's p99 must stay below the gateway's integration timeout, plus every --slo, e.g.
---slo api_p99<=250ms --slo throttle_rate<1% --slo e2e_p99<=2s (end-to-end SLOs are checked
-on the result). A run whose generator was the bottleneck — dropped iterations, or the CPU
-saturated — is reported as such.
+The scenario's SLOs (its slos, every --slo, and the API's p99 below the gateway's
+integration timeout) become k6 thresholds, so the exit status gates CI as k6's does:
+api.* on the latency of accepted requests, throttle_ratio on the share of 429s,
+error_ratio on the share of failed requests, e.g. --slo 'api.p99<=250ms' --slo
+'throttle_ratio<=1%'. All of them, end_to_end.* and completed_ratio included, are then
+judged on the measured result as 'headroom run' judges a prediction. A run whose
+generator was the bottleneck — dropped iterations, or the CPU saturated — is reported as
+such.
 
 --emit k8s writes a k6-operator TestRun (parallelism --parallelism, runners from --image,
 the image built by cmd/k6/Dockerfile) and the ConfigMap with the script into --emit-dir,
@@ -70,7 +74,7 @@ k6 is the binary built from cmd/k6: --k6 PATH, else $HEADROOM_K6, else a file na
 beside headroom, else it is built from the source tree into the user cache directory.`,
 		Example: `  headroom serve --scenario validate-below --token s3cret &
   headroom loadtest validate-below --target http://127.0.0.1:8080 --token s3cret
-  headroom loadtest baseline --scale 0.0001 --duration 2m --target http://127.0.0.1:8080 --slo api_p99<=50ms
+  headroom loadtest baseline --scale 0.0001 --duration 2m --target http://127.0.0.1:8080 --slo 'api.p99<=50ms'
   headroom loadtest baseline --target https://api.example.com --emit k8s --parallelism 8 --image registry/headroom-k6:1`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -84,7 +88,7 @@ beside headroom, else it is built from the source tree into the user cache direc
 	fl.Float64Var(&f.scale, "scale", 1, "multiply every capacity limit and arrival rate by `F`")
 	fl.DurationVar(&f.duration, "duration", 0, "real length of the run (default: the horizon)")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key by its dotted path, `key=value` (repeatable)")
-	fl.StringArrayVar(&f.slos, "slo", nil, "an SLO as a k6 threshold, `FIGURE<=VALUE`, e.g. api_p99<=250ms (repeatable)")
+	fl.StringArrayVar(&f.slos, "slo", nil, "an objective, `EXPR` such as api.p99<=250ms or throttle_ratio<=1% (repeatable; added to the scenario's slos)")
 	fl.StringVar(&f.arrivals, "arrivals", "", "poisson or uniform (default: the scenario's workload.arrival)")
 	fl.StringVar(&f.k6, "k6", "", "the k6 binary built from cmd/k6")
 	fl.StringVarP(&f.format, "format", "f", "table", "output format: "+strings.Join(reports.Formats, ", "))
@@ -122,13 +126,9 @@ func runLoadtest(cmd *cobra.Command, ref string, f loadtestFlags) error {
 	default:
 		return usageError{fmt.Errorf("--arrivals: %q is not poisson or uniform", f.arrivals)}
 	}
-	var slos []loadtest.SLO
-	for _, s := range f.slos {
-		slo, err := loadtest.ParseSLO(s)
-		if err != nil {
-			return usageError{fmt.Errorf("--slo: %w", err)}
-		}
-		slos = append(slos, slo)
+	slos, err := parseSLOs(f.slos)
+	if err != nil {
+		return err
 	}
 	s0, err := scenarios.Load(ref, scenarios.WithSets(f.sets))
 	if err != nil {
@@ -212,8 +212,8 @@ func runLoadtest(cmd *cobra.Command, ref string, f loadtestFlags) error {
 	}
 	var failed []string
 	for _, slo := range slos {
-		if ok, got := slo.Check(res); !ok {
-			failed = append(failed, fmt.Sprintf("%s (measured %.4g)", slo, got))
+		if r := sim.EvaluateSLO(slo, res); !r.Passed {
+			failed = append(failed, fmt.Sprintf("%s (%s)", slo, r.Detail))
 		}
 	}
 	if out.ExitCode == loadtest.K6ExitThresholds || len(failed) > 0 {

@@ -81,7 +81,7 @@ func TestLoadtestAgainstServe(t *testing.T) {
 	k6 := k6Path(t)
 	target := startServe(t, "validate-below")
 	code, out, errOut := headroom(t, "loadtest", "validate-below", "--target", target, "--token", "tok",
-		"--duration", "4s", "--k6", k6, "--format", "json", "--quiet", "--slo", "error_rate<=0%")
+		"--duration", "4s", "--k6", k6, "--format", "json", "--quiet", "--slo", "error_ratio<=0")
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr: %s", code, errOut)
 	}
@@ -121,7 +121,7 @@ func TestLoadtestCRUDMix(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "crud.yaml")
 	os.WriteFile(file, []byte("extends: validate-below\nname: crud\nworkload:\n  rate_rps: 80\n  mix:\n    op: {create: 0.4, read: 0.3, update: 0.2, delete: 0.1}\n"), 0o644)
 	code, out, errOut := headroom(t, "loadtest", file, "--target", target, "--token", "tok",
-		"--duration", "4s", "--k6", k6, "--format", "json", "--quiet", "--slo", "error_rate<=0%")
+		"--duration", "4s", "--k6", k6, "--format", "json", "--quiet", "--slo", "error_ratio<=0")
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr: %s", code, errOut)
 	}
@@ -140,8 +140,8 @@ func TestLoadtestThresholdGatesCI(t *testing.T) {
 	k6 := k6Path(t)
 	target := startServe(t, "validate-below")
 	code, _, errOut := headroom(t, "loadtest", "validate-below", "--target", target, "--token", "tok",
-		"--duration", "2s", "--k6", k6, "--quiet", "--slo", "api_p50<=1us")
-	if code != exitInternal || !strings.Contains(errOut, "SLOs not met: api_p50 <= 1µs") {
+		"--duration", "2s", "--k6", k6, "--quiet", "--slo", "api.p50<=1us")
+	if code != exitInternal || !strings.Contains(errOut, "SLOs not met: api.p50<=1us") {
 		t.Fatalf("exit %d, stderr %s; want 1 and the SLO named", code, errOut)
 	}
 }
@@ -176,6 +176,7 @@ func TestLoadtestUsageErrors(t *testing.T) {
 		{"loadtest", "validate-below"},
 		{"loadtest", "validate-below", "--target", "ftp://x"},
 		{"loadtest", "validate-below", "--target", "http://x", "--slo", "latency<1s"},
+		{"loadtest", "validate-below", "--target", "http://x", "--slo", "api_p99<1s"},
 		{"loadtest", "validate-below", "--target", "http://x", "--scale", "-1"},
 		{"loadtest", "validate-below", "--target", "http://x", "--emit", "nomad"},
 	} {

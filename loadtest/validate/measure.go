@@ -83,7 +83,7 @@ func (s *server) stop() {
 
 // measure runs the system configured from s and plays the workload of ref + sets against
 // it with k6, returning the measured result.
-func measure(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, slos []loadtest.SLO, dir string) (loadtest.K6Outcome, error) {
+func measure(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, slos []scenarios.SLO, dir string) (loadtest.K6Outcome, error) {
 	srv, err := startServer(ctx, o, s)
 	if err != nil {
 		return loadtest.K6Outcome{}, err
