@@ -196,81 +196,6 @@ func newDeployment(m *Model, n *node, c *scenarios.Component) (component, error)
 	return d, nil
 }
 
-// ipsPerNode is the subnet addresses one node takes: with the VPC CNI every interface and
-// its addresses (attached as the node fills); with prefix delegation /28 prefixes for its
-// pods and the node's own address; on an overlay, the node's own address only.
-func ipsPerNode(t *scenarios.InstanceType, spec *scenarios.Deployment, fit scenarios.Fit) int {
-	switch spec.CNI {
-	case "vpc":
-		if t.NetworkInterfaces > 0 {
-			return t.NetworkInterfaces * t.AddressesPerInterface
-		}
-		return fit.MaxPods + 1
-	case "prefix":
-		return (fit.MaxPods+15)/16*16 + 1
-	}
-	return 1
-}
-
-// clusterLimits returns, for each limit, the most pods of the deployment it allows.
-func clusterLimits(reg *scenarios.Region, t *scenarios.InstanceType, spec *scenarios.Deployment, fit scenarios.Fit, ips int) []result.ClusterLimit {
-	ppn := int64(fit.PodsPerNode)
-	out := []result.ClusterLimit{{Limit: "max replicas", Pods: int64(spec.MaxReplicas),
-		Detail: fmt.Sprintf("the HPA's max_replicas, %d", spec.MaxReplicas)}}
-	if spec.MaxNodes > 0 {
-		out = append(out, result.ClusterLimit{Limit: "node group max", Pods: int64(spec.MaxNodes) * ppn,
-			Detail: fmt.Sprintf("%d nodes × %d pods", spec.MaxNodes, ppn)})
-	}
-	out = append(out,
-		result.ClusterLimit{Limit: "cluster nodes", Pods: int64(spec.ClusterMaxNodes) * ppn,
-			Detail: fmt.Sprintf("%d nodes × %d pods", spec.ClusterMaxNodes, ppn)},
-		result.ClusterLimit{Limit: "cluster pods", Pods: int64(spec.ClusterMaxPods) * ppn / (ppn + int64(spec.DaemonsetPods)),
-			Detail: fmt.Sprintf("%d pods, of which %d DaemonSet pods on each node of %d", spec.ClusterMaxPods, spec.DaemonsetPods, ppn)})
-	if reg != nil && reg.EC2VCPUQuota > 0 {
-		nodes := int64(reg.EC2VCPUQuota / t.VCPUs)
-		out = append(out, result.ClusterLimit{Limit: "vCPU quota", Pods: nodes * ppn,
-			Detail: fmt.Sprintf("%d vCPUs / %d per %s = %d nodes × %d pods", reg.EC2VCPUQuota, t.VCPUs, t.Name, nodes, ppn)})
-	}
-	nodes := int64(spec.SubnetAddresses / ips)
-	out = append(out, result.ClusterLimit{Limit: "IP addresses", Pods: nodes * ppn,
-		Detail: fmt.Sprintf("%d subnet addresses / %d per node (%s CNI) = %d nodes × %d pods", spec.SubnetAddresses, ips, spec.CNI, nodes, ppn)})
-	return out
-}
-
-// reachable returns the smallest of the limits.
-func reachable(limits []result.ClusterLimit) result.ClusterLimit {
-	best := limits[0]
-	for _, l := range limits[1:] {
-		if l.Pods < best.Pods {
-			best = l
-		}
-	}
-	return best
-}
-
-// maxNodes is the most nodes the deployment may have, and the limit that sets it.
-func (d *deployment) maxNodes() (int, string) {
-	spec := d.dspec
-	n, name := spec.ClusterMaxNodes, "cluster nodes"
-	if spec.MaxNodes > 0 && spec.MaxNodes < n {
-		n, name = spec.MaxNodes, "node group max"
-	}
-	if reg := d.region.spec; reg.EC2VCPUQuota > 0 {
-		if q := reg.EC2VCPUQuota / d.nodeType.VCPUs; q < n {
-			n, name = q, "vCPU quota"
-		}
-	}
-	if q := spec.SubnetAddresses / d.ipsPerNode; q < n {
-		n, name = q, "IP addresses"
-	}
-	return n, name
-}
-
-// maxPods is the most pods the cluster's pod limit leaves for the deployment with n nodes.
-func (d *deployment) maxPods(nodes int) int {
-	return d.dspec.ClusterMaxPods - nodes*d.dspec.DaemonsetPods
-}
-
 func (d *deployment) link() error {
 	for _, comp := range d.m.comps {
 		if q, ok := comp.(*queue); ok && q.next == component(d) {
@@ -490,17 +415,6 @@ func (d *deployment) newPod(now Time) int32 {
 	return i
 }
 
-// openNode returns a ready node with room for a pod, or -1.
-func (d *deployment) openNode() int32 {
-	for ; d.firstOpen < len(d.nodes); d.firstOpen++ {
-		n := &d.nodes[d.firstOpen]
-		if n.ready && !n.gone && n.pods < d.fit.PodsPerNode {
-			return int32(d.firstOpen)
-		}
-	}
-	return -1
-}
-
 // bindPod puts pod p on node n: it starts once the image is there (pulled by the first pod
 // on the node) and its start-up time has passed.
 func (d *deployment) bindPod(p, n int32, now Time) {
@@ -582,36 +496,6 @@ func (d *deployment) podGone(p int32, now Time) {
 	d.podFree = append(d.podFree, p)
 }
 
-// launchNode adds a node (not ready) and returns its index.
-func (d *deployment) launchNode(now Time) int32 {
-	nd := kNode{imageAt: -1, emptySince: now}
-	var i int32
-	if n := len(d.nodeFree); n > 0 {
-		i = d.nodeFree[n-1]
-		d.nodeFree = d.nodeFree[:n-1]
-		d.nodes[i] = nd
-	} else {
-		d.nodes = append(d.nodes, nd)
-		i = int32(len(d.nodes) - 1)
-	}
-	d.nLaunched++
-	d.nodesG.Add(now, 1)
-	d.nodeLaunches++
-	return i
-}
-
-// removeNode takes an empty node away.
-func (d *deployment) removeNode(i int32, now Time) {
-	n := &d.nodes[i]
-	n.gone = true
-	if n.ready {
-		d.nReady--
-	}
-	d.nLaunched--
-	d.nodesG.Add(now, -1)
-	d.nodeFree = append(d.nodeFree, i)
-}
-
 func (d *deployment) Handle(op int32, arg int64) {
 	now := d.m.k.now
 	switch op {
@@ -636,141 +520,6 @@ func (d *deployment) Handle(op int32, arg int64) {
 		d.provision(now)
 		d.m.k.Schedule(now+d.scan, d.id, opProvision, 0)
 	}
-}
-
-// --- Controllers ------------------------------------------------------------------------
-
-// autoscale is one HPA evaluation.
-func (d *deployment) autoscale(now Time) {
-	spec := d.dspec
-	current := int(d.replicas.Value())
-	desired, rec, limit := d.hpa.next(now, current, d.metricRatio(now, current))
-	switch {
-	case limit == "max replicas":
-		d.bindOnceNamed(limit, func() string {
-			return fmt.Sprintf("the HPA wants %d replicas; max_replicas is %d", rec, spec.MaxReplicas)
-		})
-	case limit == "scale-up policy" && d.workWaited(now):
-		d.bindOnceNamed(limit, func() string {
-			return fmt.Sprintf("the HPA wants %d replicas from %d; the policy allows max(%g %%, %d pods) per %v, %d; work has waited %v",
-				rec, current, spec.ScaleUpPercent, spec.ScaleUpPods, time.Duration(d.hpaPeriod), desired, time.Duration(d.oldestWork(now)).Round(time.Second))
-		})
-	}
-	// The cluster's pod limit.
-	if most := d.maxPods(d.nLaunched); desired > most {
-		d.bindOnceNamed("cluster pods", func() string {
-			return fmt.Sprintf("%d pods wanted; the cluster's %d pods less %d DaemonSet pods on %d nodes leave %d",
-				desired, spec.ClusterMaxPods, spec.DaemonsetPods, d.nLaunched, most)
-		})
-		desired = max(most, 0)
-	}
-	d.scaleTo(desired, now)
-}
-
-// metricRatio is the HPA's metric over its target.
-func (d *deployment) metricRatio(now Time, current int) float64 {
-	spec := d.dspec
-	busy, slots := d.st.busy.Area(now), d.slots.Area(now)
-	dBusy, dSlots := busy-d.lastBusyArea, slots-d.lastSlotArea
-	d.lastBusyArea, d.lastSlotArea, d.lastHPA = busy, slots, now
-	if spec.Metric == "backlog" {
-		total := int64(0)
-		for _, q := range d.queues {
-			total += q.st.inSys.Value() // visible and in flight, as SQS reports them
-		}
-		return float64(total) / float64(max(current, 1)) / spec.Target
-	}
-	util := 0.0
-	if dSlots > 0 {
-		util = dBusy / dSlots
-	}
-	ratio := util / spec.Target
-	// On a scale-up, pods not yet ready (or within the readiness delay) count as idle.
-	if ready := int(d.readyPods.Value()); ratio > 1 && current > ready {
-		ratio = util * float64(ready) / float64(current) / spec.Target
-	}
-	return ratio
-}
-
-// scaleTo creates or removes pods to reach n replicas.
-func (d *deployment) scaleTo(n int, now Time) {
-	current := int(d.replicas.Value())
-	for range n - current {
-		p := d.newPod(now)
-		d.pending.push(p)
-		d.nPend++
-	}
-	if n < current {
-		d.shrink(current-n, now)
-	}
-	d.schedule(now)
-}
-
-// shrink removes k pods: pending ones first, then starting ones, then the newest ready ones.
-func (d *deployment) shrink(k int, now Time) {
-	for _, state := range []podState{podPending, podStarting, podReady} {
-		for i := len(d.live) - 1; i >= 0 && k > 0; i-- {
-			if p := d.live[i]; p >= 0 && d.pods[p].state == state {
-				d.terminate(p, now)
-				d.live[i] = -1
-				k--
-			}
-		}
-	}
-	kept := d.live[:0]
-	for _, p := range d.live {
-		if p >= 0 {
-			kept = append(kept, p)
-		}
-	}
-	d.live = kept
-}
-
-// provision is one scan of the node provisioner: nodes for the pods that fit nowhere, and
-// empty nodes removed.
-func (d *deployment) provision(now Time) {
-	ppn := d.fit.PodsPerNode
-	coming := (d.nLaunched - d.nReady) * ppn
-	if need := d.nPend - coming; need > 0 {
-		nodes := (need + ppn - 1) / ppn
-		limit, name := d.maxNodes()
-		if room := limit - d.nLaunched; nodes > room {
-			d.bindOnceNamed(name, func() string {
-				return fmt.Sprintf("%d pods pending need %d more %s nodes; %d are running or starting and the %s allows %d (%s)",
-					d.nPend, nodes, d.nodeType.Name, d.nLaunched, name, limit, d.limitDetail(name))
-			})
-			nodes = max(room, 0)
-		}
-		for range nodes {
-			i := d.launchNode(now)
-			d.m.k.Schedule(now+d.nodeReady.Sample(d.rng), d.id, opNodeReady, int64(i))
-		}
-	}
-	if d.nPend > 0 && d.workWaited(now) {
-		d.bindOnceNamed("node provisioning", func() string {
-			return fmt.Sprintf("%d pods wait for nodes (%s: %v scans, nodes ready %s after launch) while work has waited %v",
-				d.nPend, d.dspec.Provisioner, time.Duration(d.scan), distText(d.dspec.NodeReady), time.Duration(d.oldestWork(now)).Round(time.Second))
-		})
-	}
-	if d.nPend > 0 {
-		return
-	}
-	for i := range d.nodes {
-		n := &d.nodes[i]
-		if n.ready && !n.gone && n.pods == 0 && n.emptySince >= 0 && now-n.emptySince >= d.unneeded && d.nLaunched > d.dspec.MinNodes {
-			d.removeNode(int32(i), now)
-		}
-	}
-}
-
-// limitDetail explains a static limit by its name.
-func (d *deployment) limitDetail(name string) string {
-	for _, l := range d.limits {
-		if l.Limit == name {
-			return l.Detail
-		}
-	}
-	return ""
 }
 
 // oldestWork is how long the oldest work not yet started has waited.

@@ -1,6 +1,10 @@
 package sim
 
-import "math"
+import (
+	"fmt"
+	"math"
+	"time"
+)
 
 // hpa is the HorizontalPodAutoscaler's replica calculation (kubernetes.io, "Horizontal Pod
 // Autoscaling", algorithm details), apart from the metric it is fed:
@@ -63,4 +67,90 @@ func (h *hpa) next(now Time, current int, ratio float64) (desired, rec int, limi
 		}
 	}
 	return desired, rec, limit
+}
+
+// autoscale is one HPA evaluation.
+func (d *deployment) autoscale(now Time) {
+	spec := d.dspec
+	current := int(d.replicas.Value())
+	desired, rec, limit := d.hpa.next(now, current, d.metricRatio(now, current))
+	switch {
+	case limit == "max replicas":
+		d.bindOnceNamed(limit, func() string {
+			return fmt.Sprintf("the HPA wants %d replicas; max_replicas is %d", rec, spec.MaxReplicas)
+		})
+	case limit == "scale-up policy" && d.workWaited(now):
+		d.bindOnceNamed(limit, func() string {
+			return fmt.Sprintf("the HPA wants %d replicas from %d; the policy allows max(%g %%, %d pods) per %v, %d; work has waited %v",
+				rec, current, spec.ScaleUpPercent, spec.ScaleUpPods, time.Duration(d.hpaPeriod), desired, time.Duration(d.oldestWork(now)).Round(time.Second))
+		})
+	}
+	// The cluster's pod limit.
+	if most := d.maxPods(d.nLaunched); desired > most {
+		d.bindOnceNamed("cluster pods", func() string {
+			return fmt.Sprintf("%d pods wanted; the cluster's %d pods less %d DaemonSet pods on %d nodes leave %d",
+				desired, spec.ClusterMaxPods, spec.DaemonsetPods, d.nLaunched, most)
+		})
+		desired = max(most, 0)
+	}
+	d.scaleTo(desired, now)
+}
+
+// metricRatio is the HPA's metric over its target.
+func (d *deployment) metricRatio(now Time, current int) float64 {
+	spec := d.dspec
+	busy, slots := d.st.busy.Area(now), d.slots.Area(now)
+	dBusy, dSlots := busy-d.lastBusyArea, slots-d.lastSlotArea
+	d.lastBusyArea, d.lastSlotArea, d.lastHPA = busy, slots, now
+	if spec.Metric == "backlog" {
+		total := int64(0)
+		for _, q := range d.queues {
+			total += q.st.inSys.Value() // visible and in flight, as SQS reports them
+		}
+		return float64(total) / float64(max(current, 1)) / spec.Target
+	}
+	util := 0.0
+	if dSlots > 0 {
+		util = dBusy / dSlots
+	}
+	ratio := util / spec.Target
+	// On a scale-up, pods not yet ready (or within the readiness delay) count as idle.
+	if ready := int(d.readyPods.Value()); ratio > 1 && current > ready {
+		ratio = util * float64(ready) / float64(current) / spec.Target
+	}
+	return ratio
+}
+
+// scaleTo creates or removes pods to reach n replicas.
+func (d *deployment) scaleTo(n int, now Time) {
+	current := int(d.replicas.Value())
+	for range n - current {
+		p := d.newPod(now)
+		d.pending.push(p)
+		d.nPend++
+	}
+	if n < current {
+		d.shrink(current-n, now)
+	}
+	d.schedule(now)
+}
+
+// shrink removes k pods: pending ones first, then starting ones, then the newest ready ones.
+func (d *deployment) shrink(k int, now Time) {
+	for _, state := range []podState{podPending, podStarting, podReady} {
+		for i := len(d.live) - 1; i >= 0 && k > 0; i-- {
+			if p := d.live[i]; p >= 0 && d.pods[p].state == state {
+				d.terminate(p, now)
+				d.live[i] = -1
+				k--
+			}
+		}
+	}
+	kept := d.live[:0]
+	for _, p := range d.live {
+		if p >= 0 {
+			kept = append(kept, p)
+		}
+	}
+	d.live = kept
 }
