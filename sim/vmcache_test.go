@@ -246,3 +246,29 @@ func TestVMCacheAtItsPeakBindsAtTheMySQLPrimary(t *testing.T) {
 	k := comp[*cache](t, m, "cache")
 	require.InDelta(t, 0.570153, k.hitCap(), 1e-6, "4,561,221 items of 8,000,000 fit")
 }
+
+// The monthly cost of vm-cache's instances, by hand from the bundled price table: 3 ×
+// m5.large at $0.096 an hour, 730 hours a month, is $210.24; one cache.m5.large at $0.156,
+// $113.88; 3 × db.m5.large (MySQL, single-AZ) at $0.171, $374.49; the ALB's hours at
+// $0.0225, $16.425. Its capacity units follow the requests: 2 × 1,024 bytes each (1 GB an
+// hour makes an LCU, more than 10 requests a connection's share of 25 new connections a
+// second), at $0.008 an LCU-hour.
+func TestVMCacheMonthlyCostByHand(t *testing.T) {
+	sc, err := scenarios.Load("vm-cache")
+	require.NoError(t, err)
+	sc.Horizon = scenarios.Duration(time.Hour)
+	res, err := Run(sc)
+	require.NoError(t, err)
+	require.NotNil(t, res.Cost)
+	monthly := map[string]float64{}
+	for _, l := range res.Cost.Lines {
+		monthly[l.Price] += l.MonthlyUSD
+	}
+	require.InDelta(t, 210.24, monthly["ec2.m5.large"], 0.005)
+	require.InDelta(t, 113.88, monthly["elasticache.cache.m5.large"], 0.005)
+	require.InDelta(t, 374.49, monthly["rds.mysql.db.m5.large"], 0.005)
+	require.InDelta(t, 16.425, monthly["elb.alb.hours"], 0.005)
+	lcu := float64(res.ComponentByName("lb").Accepted) * 2 * 1024 / 1e9 * 0.008 * 730
+	require.InDelta(t, lcu, monthly["elb.alb.lcu_hours"], 0.005)
+	require.Empty(t, res.Cost.Unpriced)
+}
