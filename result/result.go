@@ -128,9 +128,21 @@ type Component struct {
 	// BilledGBS is a function's billed compute in GB-seconds: every invocation's duration,
 	// INIT included, rounded up to the millisecond, × its memory.
 	BilledGBS float64 `json:"billed_gb_s,omitempty"`
-	// Ordering is reported by kinds that keep messages in order per key (FIFO): how many
-	// messages were checked and how many were processed out of their arrival order.
-	Ordering *Ordering `json:"ordering,omitempty"`
+	// Ordering is reported by queues that count messages processed out of the order they
+	// received them, one entry per key (a FIFO queue's group key, and the keys a queue's
+	// order_keys name): how many messages were checked and how many were out of order.
+	Ordering []Ordering `json:"ordering,omitempty"`
+	// FIFO holds the figures of a FIFO queue or topic: its message groups and the limits of
+	// FIFO throughput.
+	FIFO *FIFOFigures `json:"fifo,omitempty"`
+	// Routes is a router's split: each route's target, its configured share and the
+	// requests it got.
+	Routes []RouteShare `json:"routes,omitempty"`
+	// ReplicatedWrites counts the writes a replica of a global table received from the
+	// other replicas (each billed as replicated write units), and ReplicationLag is the
+	// delay from a write to its arrival here.
+	ReplicatedWrites int64  `json:"replicated_writes,omitempty"`
+	ReplicationLag   *Stats `json:"replication_lag_ms,omitempty"`
 	// PodsReachable is the most pods the component's cluster can run within its limits
 	// (nodes × pods per node, the cluster's pod limit, vCPU quota); PodsLimit names the
 	// limit that caps it. Reported by Kubernetes kinds.

@@ -252,7 +252,7 @@ func TestErrors(t *testing.T) {
 		{"topic as a next", patch(t, pipeline, "next: fn", "next: top"),
 			nil, []string{`s.yaml:11: components.api.next: top is a topic; the next of a gateway must be a function, pool, queue or deployment; a function publishes to a topic through calls`}},
 		{"entry a topic", patch(t, pipeline, "entry: api", "entry: top"),
-			nil, []string{`s.yaml:5: workload.entry: top is a topic; arrivals enter a gateway, pool, function or queue`}},
+			nil, []string{`s.yaml:5: workload.entry: top is a topic; arrivals enter a router, gateway, pool, function or queue`}},
 		{"queue consumer with a next", patch(t, pipeline, "worker: {kind", "worker: {kind: function, runtime: go, duration_ms: 5, next: fn}"),
 			nil, []string{`s.yaml:25: components.worker.next: worker consumes queue q in batches and cannot hand requests on with next`}},
 		{"zero backoff", patch(t, pipeline, "next: worker", "throttle_backoff: 0s"),

@@ -104,6 +104,12 @@ func init() {
 			next:     []Kind{KindFunction, KindPool, KindQueue, KindDeployment},
 			validate: validateDeployment,
 		},
+		{
+			kind:     KindRouter,
+			attach:   func(c *Component) reflect.Value { c.Router = new(Router); return reflect.ValueOf(c.Router).Elem() },
+			nextHint: "a router is the workload's entry (DNS in front of the regions) and passes requests on through routes: [{to: API, weight: 1}, ...]",
+			validate: validateRouter,
+		},
 	}
 }
 

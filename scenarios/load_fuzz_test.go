@@ -86,7 +86,7 @@ func checkScenario(t *testing.T, s *Scenario) {
 		seen[c.Name] = true
 		set := 0
 		for _, p := range []bool{c.Pool != nil, c.Gateway != nil, c.Function != nil, c.Table != nil, c.Topic != nil, c.Queue != nil,
-			c.LoadBalancer != nil, c.VMTier != nil, c.Cache != nil, c.Database != nil, c.Deployment != nil} {
+			c.LoadBalancer != nil, c.VMTier != nil, c.Cache != nil, c.Database != nil, c.Deployment != nil, c.Router != nil} {
 			if p {
 				set++
 			}

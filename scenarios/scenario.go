@@ -166,6 +166,8 @@ const (
 	KindCache        Kind = "cache"
 	KindDatabase     Kind = "database"
 	KindDeployment   Kind = "deployment"
+
+	KindRouter Kind = "router"
 )
 
 // Component is one node of the architecture graph. Exactly one of the kind-specific
@@ -190,6 +192,8 @@ type Component struct {
 	Cache        *Cache
 	Database     *Database
 	Deployment   *Deployment
+
+	Router *Router
 
 	// Pos is where the component was declared, for errors found after loading.
 	Pos Pos
@@ -276,6 +280,13 @@ type Table struct {
 	ProvisionedWCU float64
 	ProvisionedRCU float64
 	BurstSeconds   float64
+	// Replicas makes the table one replica of a DynamoDB global table: the tables named here
+	// (each in another region) and this one hold the same items. A write to any of them is
+	// replicated, asynchronously, to all the others, and every replica pays for it and
+	// spends its own write capacity on it.
+	Replicas []string
+	// ReplicationLag is the delay from a write to its arrival at another replica.
+	ReplicationLag Dist
 }
 
 // Topic is an SNS standard topic fanning out to subscriptions with filter policies.
@@ -317,6 +328,23 @@ type Queue struct {
 	PollerMax      int // ceiling per mapping
 	// ThrottleBackoff is how long the pollers back off after a throttled invoke.
 	ThrottleBackoff Duration
+}
+
+// Router is DNS routing in front of the regions (Route 53): every request goes to one of
+// its routes' targets, each typically the entry of one region's stack.
+type Router struct {
+	// Policy is "weighted" (a request goes to a route with probability weight / sum of
+	// weights) or "latency" (each client goes to the region with the lowest latency for
+	// it: Clients gives the share of the clients nearest each route's region).
+	Policy string
+	Routes []RouterRoute
+}
+
+// RouterRoute is one record of a router.
+type RouterRoute struct {
+	To      string
+	Weight  float64
+	Clients float64
 }
 
 // DistKind is a distribution family.

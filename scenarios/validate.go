@@ -94,6 +94,8 @@ func (v *validator) scenario() {
 	v.crudMix()
 	v.reserved()
 	v.cycles()
+	v.routers()
+	v.globalTables()
 }
 
 func (v *validator) workload() {
@@ -133,8 +135,8 @@ func (v *validator) workload() {
 		v.missing(p+".entry", "missing entry: the component that receives every arrival")
 	case c == nil:
 		v.fail(p+".entry", "no component named %q%s", w.Entry, v.componentList(w.Entry))
-	case lookupKind(string(c.Kind)).next == nil:
-		v.fail(p+".entry", "%s is a %s; arrivals enter a gateway, pool, function or queue", w.Entry, c.Kind)
+	case lookupKind(string(c.Kind)).next == nil && c.Kind != KindRouter:
+		v.fail(p+".entry", "%s is a %s; arrivals enter a router, gateway, pool, function or queue", w.Entry, c.Kind)
 	}
 	for _, a := range w.Mix {
 		v.attribute(a)

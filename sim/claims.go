@@ -127,17 +127,15 @@ func orderPreserved(c scenarios.Claim, r *result.Result) (string, string) {
 	var checked, violations int64
 	var parts, other []string
 	for _, x := range r.Components {
-		o := x.Ordering
-		if o == nil {
-			continue
+		for _, o := range x.Ordering {
+			if o.Key != c.Key {
+				other = append(other, fmt.Sprintf("%s counts order per %s", x.Name, o.Key))
+				continue
+			}
+			checked += o.Checked
+			violations += o.Violations
+			parts = append(parts, fmt.Sprintf("%s %d of %d", x.Name, o.Violations, o.Checked))
 		}
-		if o.Key != c.Key {
-			other = append(other, fmt.Sprintf("%s keeps order per %s", x.Name, o.Key))
-			continue
-		}
-		checked += o.Checked
-		violations += o.Violations
-		parts = append(parts, fmt.Sprintf("%s %d of %d", x.Name, o.Violations, o.Checked))
 	}
 	if len(parts) == 0 {
 		ev := "cannot be checked: the model reports no ordering per " + c.Key

@@ -52,8 +52,8 @@ func TestClaimVerdicts(t *testing.T) {
 
 	// The kinds report what the claims need.
 	r.Components = []result.Component{
-		{Name: "q_pending", Ordering: &result.Ordering{Key: "state", Checked: 500, Violations: 0}},
-		{Name: "q_approved", Ordering: &result.Ordering{Key: "state", Checked: 300, Violations: 0}},
+		{Name: "q_pending", Ordering: []result.Ordering{{Key: "state", Checked: 500, Violations: 0}}},
+		{Name: "q_approved", Ordering: []result.Ordering{{Key: "state", Checked: 300, Violations: 0}}},
 		{Name: "cluster", PodsReachable: 37_950, PodsLimit: "vCPU quota: 5,000 vCPUs / 2 per m5.large node = 2,500 nodes"},
 	}
 	got = EvaluateClaims(sc, r, nil)
@@ -61,11 +61,11 @@ func TestClaimVerdicts(t *testing.T) {
 	require.Equal(t, "0 of 800 messages processed out of arrival order per state (q_pending 0 of 500, q_approved 0 of 300)", got[4].Evidence)
 	require.Equal(t, "fails", got[5].Verdict)
 	require.Equal(t, "cluster can run at most 37950 pods; the binding limit: vCPU quota: 5,000 vCPUs / 2 per m5.large node = 2,500 nodes", got[5].Evidence)
-	r.Components[1].Ordering.Violations = 7
+	r.Components[1].Ordering[0].Violations = 7
 	require.Equal(t, "fails", EvaluateClaims(sc, r, nil)[4].Verdict)
-	r.Components[0].Ordering.Key = "user"
-	r.Components[1].Ordering.Key = "user"
-	require.Contains(t, EvaluateClaims(sc, r, nil)[4].Evidence, "no ordering per state (q_pending keeps order per user")
+	r.Components[0].Ordering[0].Key = "user"
+	r.Components[1].Ordering[0].Key = "user"
+	require.Contains(t, EvaluateClaims(sc, r, nil)[4].Evidence, "no ordering per state (q_pending counts order per user")
 }
 
 func TestCapacityRatioClaimUsesTheBreakpoints(t *testing.T) {

@@ -236,6 +236,16 @@ func deepCopyComponent(c result.Component) result.Component {
 		k.Limits = append([]result.ClusterLimit(nil), k.Limits...)
 		c.Cluster = &k
 	}
+	c.Ordering = append([]result.Ordering(nil), c.Ordering...)
+	c.Routes = append([]result.RouteShare(nil), c.Routes...)
+	if c.FIFO != nil {
+		f := *c.FIFO
+		c.FIFO = &f
+	}
+	if c.ReplicationLag != nil {
+		l := *c.ReplicationLag
+		c.ReplicationLag = &l
+	}
 	return c
 }
 

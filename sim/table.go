@@ -34,6 +34,8 @@ type table struct {
 	boundW, boundR bool
 	// wUnits and rUnits are the capacity units consumed (usage.go).
 	wUnits, rUnits float64
+	// rep is the table's part in a global table (globaltable.go), nil when it has no replicas.
+	rep *replica
 }
 
 var (
@@ -87,7 +89,12 @@ func newTable(m *Model, n *node, c *scenarios.Component) (component, error) {
 // accept is never called: link refuses a table as anyone's next.
 func (t *table) accept(r ReqID) { t.m.reject(r) }
 
-func (t *table) link() error { return notNext(&t.node, "a function reaches a table through calls") }
+func (t *table) link() error {
+	if err := notNext(&t.node, "a function reaches a table through calls"); err != nil {
+		return err
+	}
+	return t.linkReplicas()
+}
 
 func (t *table) Handle(op int32, arg int64) {}
 
@@ -120,6 +127,9 @@ func (t *table) call(now Time, write bool) (Time, bool) {
 	t.peakUnits = max(t.peakUnits, t.secUnits)
 	if write {
 		t.wUnits += units
+		if t.rep != nil {
+			t.rep.replicate(now, units)
+		}
 	} else {
 		t.rUnits += units
 	}
@@ -152,6 +162,9 @@ func (t *table) resetStats(now Time) {
 	t.peakUnits = t.secUnits
 	t.wOD.peak, t.rOD.peak = t.wOD.used, t.rOD.used
 	t.wUnits, t.rUnits = 0, 0
+	if t.rep != nil {
+		t.rep.resetStats()
+	}
 }
 
 func (t *table) report(c *result.Component) {
@@ -160,6 +173,9 @@ func (t *table) report(c *result.Component) {
 	if !t.provisioned {
 		c.PeakWriteUnitsPS = round6(t.wOD.peak)
 		c.PeakReadUnitsPS = round6(t.rOD.peak)
+	}
+	if t.rep != nil {
+		t.rep.report(c)
 	}
 }
 
@@ -192,6 +208,17 @@ type peakMark struct {
 }
 
 func (o *onDemand) take(now Time, units float64) bool {
+	o.roll(now)
+	if o.used+units > o.limit {
+		return false
+	}
+	o.used += units
+	o.peak = max(o.peak, o.used)
+	return true
+}
+
+// roll moves the current second to now's, closing the one that ended.
+func (o *onDemand) roll(now Time) {
 	if s := int64(now / Second); s != o.sec {
 		o.close()
 		o.sec, o.used = s, 0
@@ -203,12 +230,6 @@ func (o *onDemand) take(now Time, units float64) bool {
 		}
 		o.limit = max(o.initial, 2*o.settled)
 	}
-	if o.used+units > o.limit {
-		return false
-	}
-	o.used += units
-	o.peak = max(o.peak, o.used)
-	return true
 }
 
 // close queues the second that just ended as a candidate previous peak. A second no higher

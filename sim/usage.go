@@ -79,6 +79,13 @@ func (t *topic) usage(span Time) []result.Usage {
 // DynamoDB on demand bills the capacity units consumed; provisioned bills the capacity
 // set, per hour, used or not.
 func (t *table) usage(span Time) []result.Usage {
+	if t.rep != nil {
+		return t.rep.usage(span)
+	}
+	return t.ownUsage(span)
+}
+
+func (t *table) ownUsage(span Time) []result.Usage {
 	if t.provisioned {
 		h := span.Seconds() / 3600
 		spec := t.spec.Table
