@@ -113,7 +113,7 @@ func buildHeadroom(t *testing.T) string {
 	return bin
 }
 
-func randomHex(t *testing.T, n int) string {
+func randomHex(t testing.TB, n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -128,18 +128,18 @@ func randomHex(t *testing.T, n int) string {
 type durBackends struct {
 	storeDSN, busDSN   string
 	checkName, checkDS string
-	cleanup            func(t *testing.T)
+	cleanup            func(t testing.TB)
 }
 
-func durDSNs(t *testing.T, c durableCombo, name string) durBackends {
+func durDSNs(t testing.TB, c durableCombo, name string) durBackends {
 	var b durBackends
-	b.cleanup = func(*testing.T) {}
+	b.cleanup = func(testing.TB) {}
 	switch c.store {
 	case "postgres":
 		dsn := envOr("HEADROOM_TEST_POSTGRES_DSN", postgres.DefaultDSN)
 		b.storeDSN = withQuery(t, dsn, postgres.TableParam, name)
 		b.checkName, b.checkDS = c.store, b.storeDSN
-		b.cleanup = func(t *testing.T) { dropPostgres(t, dsn, name) }
+		b.cleanup = func(t testing.TB) { dropPostgres(t, dsn, name) }
 	case "mysql", "redis+mysql":
 		dsn := envOr("HEADROOM_TEST_MYSQL_DSN", mysql.DefaultDSN)
 		mysqlDSN := withQuery(t, dsn, mysql.TableParam, name)
@@ -149,7 +149,7 @@ func durDSNs(t *testing.T, c durableCombo, name string) durBackends {
 			u = withQuery(t, u, rediscache.RedisParam, rediscache.DefaultRedisAddr)
 			b.storeDSN = withQuery(t, u, rediscache.PrefixParam, name+":")
 		}
-		b.cleanup = func(t *testing.T) { dropMySQL(t, dsn, name) }
+		b.cleanup = func(t testing.TB) { dropMySQL(t, dsn, name) }
 	case "dynamodb":
 		b.storeDSN = "table=" + name
 		b.checkName, b.checkDS = c.store, b.storeDSN
@@ -176,7 +176,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func withQuery(t *testing.T, dsn, k, v string) string {
+func withQuery(t testing.TB, dsn, k, v string) string {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatalf("DSN %q: %v", dsn, err)
@@ -187,7 +187,7 @@ func withQuery(t *testing.T, dsn, k, v string) string {
 	return u.String()
 }
 
-func dropPostgres(t *testing.T, dsn, table string) {
+func dropPostgres(t testing.TB, dsn, table string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -201,7 +201,7 @@ func dropPostgres(t *testing.T, dsn, table string) {
 	}
 }
 
-func dropMySQL(t *testing.T, dsn, table string) {
+func dropMySQL(t testing.TB, dsn, table string) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		t.Errorf("dropping %s: %v", table, err)
@@ -223,7 +223,7 @@ func dropMySQL(t *testing.T, dsn, table string) {
 // awsEnv starts the emulators for the test and restores the AWS environment afterwards
 // (awstest points the SDK's standard variables at the emulators; the children inherit
 // them, as they would inherit a real account's).
-func awsEnv(t *testing.T) {
+func awsEnv(t testing.TB) {
 	saved := map[string]*string{}
 	for _, kv := range os.Environ() {
 		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {

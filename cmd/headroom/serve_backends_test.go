@@ -33,7 +33,15 @@ func TestServeSecondArchitecture(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deleteTopologyAfter(t, "rabbitmq", be.busDSN, cfgPath, cfgText)
+	scfg, err := system.ParseServerConfig(cfgPath, []byte(cfgText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo, err := scfg.Pipeline.Topology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleteTopologyAfter(t, "rabbitmq", be.busDSN, topo)
 
 	addr := freeAddr(t)
 	type outcome struct {
@@ -117,15 +125,7 @@ func TestServeSecondArchitecture(t *testing.T) {
 
 // deleteTopologyAfter removes the test's queues and exchange from the broker when the test
 // ends, through a bus of its own on the same topology.
-func deleteTopologyAfter(t *testing.T, busName, busDSN, cfgPath, cfgText string) {
-	scfg, err := system.ParseServerConfig(cfgPath, []byte(cfgText))
-	if err != nil {
-		t.Fatal(err)
-	}
-	topo, err := scfg.Pipeline.Topology()
-	if err != nil {
-		t.Fatal(err)
-	}
+func deleteTopologyAfter(t testing.TB, busName, busDSN string, topo system.Topology) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
