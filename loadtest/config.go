@@ -33,6 +33,9 @@ type Config struct {
 	// Poll is the polling interval (0: DefaultPoll).
 	MetricsURL string
 	Poll       time.Duration
+	// Journal makes the module record every accepted write's send and answer times and the
+	// output write them beside the result (JournalFile), for validate's join.
+	Journal bool
 }
 
 // DefaultPoll is how often the output polls /metrics: often enough for a queue's depth to
@@ -52,6 +55,7 @@ const (
 	EnvToken    = "HEADROOM_TOKEN"
 	EnvMetrics  = "HEADROOM_METRICS"
 	EnvPoll     = "HEADROOM_POLL"
+	EnvJournal  = "HEADROOM_JOURNAL" // "1" to keep the journal
 )
 
 // Env returns the configuration as environment variables, in a fixed order.
@@ -85,6 +89,9 @@ func (c Config) Env() []string {
 	if c.Poll > 0 {
 		out = append(out, EnvPoll+"="+c.Poll.String())
 	}
+	if c.Journal {
+		out = append(out, EnvJournal+"=1")
+	}
 	return out
 }
 
@@ -93,7 +100,7 @@ func (c Config) Env() []string {
 func ConfigFromEnv(get func(string) string) (Config, error) {
 	c := Config{
 		Scenario: get(EnvScenario), Target: strings.TrimRight(get(EnvTarget), "/"), Token: get(EnvToken),
-		MetricsURL: get(EnvMetrics), Arrivals: Arrivals(get(EnvArrivals)),
+		MetricsURL: get(EnvMetrics), Arrivals: Arrivals(get(EnvArrivals)), Journal: get(EnvJournal) == "1",
 	}
 	if c.Scenario == "" {
 		return c, fmt.Errorf("%s: no scenario given (a bundled name or a file)", EnvScenario)

@@ -13,6 +13,7 @@ func TestConfigEnvRoundTrip(t *testing.T) {
 		Scenario: "validate-below", Sets: []string{"workload.rate_rps=20", "components.api.rate_rps=5"},
 		Play: Play{Scale: 0.5, Compress: 1440}, Arrivals: ArrivalsPoisson, Grid: 4, Seed: 7,
 		Target: "http://127.0.0.1:8080", Token: "tok", MetricsURL: "http://127.0.0.1:9090/metrics", Poll: 50 * time.Millisecond,
+		Journal: true,
 	}
 	env := map[string]string{}
 	for _, kv := range c.Env() {

@@ -253,8 +253,9 @@ func (g *Generator) one() Request {
 
 // Done tells the generator how a request ended, so that it knows the ids it may read,
 // update and delete: a created request is remembered with its version, an update moves the
-// version on, a delete (or a 404) forgets the id.
-func (g *Generator) Done(r Request, status int, body string) {
+// version on, a delete (or a 404) forgets the id. For an accepted write it returns the id
+// and the version written (what the system's message for it carries).
+func (g *Generator) Done(r Request, status int, body string) (id string, version int64, written bool) {
 	switch {
 	case r.Op == OpCreate && status == 201, r.Op == OpUpdate && status == 200:
 		var got struct {
@@ -262,22 +263,24 @@ func (g *Generator) Done(r Request, status int, body string) {
 			Version int64  `json:"version"`
 		}
 		if json.Unmarshal([]byte(body), &got) != nil || got.ID == "" {
-			return
+			return "", 0, false
 		}
 		if r.Op == OpUpdate {
 			g.setVersion(got.ID, got.Version)
-			return
+			return got.ID, got.Version, true
 		}
 		if len(g.ids) >= maxTracked {
 			g.ids = append(g.ids[:0], g.ids[1:]...)
 		}
 		g.ids = append(g.ids, tracked{id: got.ID, version: got.Version})
+		return got.ID, got.Version, true
 	case r.Op == OpDelete && (status == 204 || status == 404), r.ID != "" && status == 404:
 		g.forget(r.ID)
 	case r.Op == OpUpdate && status == 409:
 		// Someone else moved it on: read the current version next time it is picked.
 		g.forget(r.ID)
 	}
+	return "", 0, false
 }
 
 func (g *Generator) setVersion(id string, v int64) {

@@ -24,6 +24,7 @@ import (
 // validateFlags are the flags of `headroom validate`.
 type validateFlags struct {
 	scale        float64
+	maxRPS       float64
 	duration     time.Duration
 	replications int
 	sets         []string
@@ -55,7 +56,9 @@ peak concurrency, maximum queue depth, dead-letters — with the error of each a
 it is inside tolerance. The exit status is 1 when a figure is outside.
 
 Scaling (--scale F) multiplies every capacity limit and arrival rate by F, so every ratio
-of load to limit stays; service times are kept. --duration D plays the horizon in D of
+of load to limit stays; service times are kept. Without --scale, F is 1 when the peak
+arrival rate is within --max-rps (400/s: what a 2-core machine carries with k6 and the
+system on it), else --max-rps / peak. --duration D plays the horizon in D of
 real time: a flat workload just runs for D, a profile that varies over the day is
 compressed into D — its shape and the rate of every hour kept, service times and queueing
 real, so every utilisation is the full-scale one — and the simulator predicts it on a
@@ -83,7 +86,7 @@ k6 is the binary built from cmd/k6: --k6 PATH, else $HEADROOM_K6, else a file na
 beside headroom, else it is built from the source tree into the user cache directory.`,
 		Example: `  headroom validate validate-below
   headroom validate validate-throttle --fit
-  headroom validate baseline --scale 0.00005 --duration 60s
+  headroom validate baseline --duration 60s          # scaled to 400/s at the peak
   headroom validate validate-backlog --store postgres --store-dsn postgres://... --bus nats`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -91,7 +94,8 @@ beside headroom, else it is built from the source tree into the user cache direc
 		},
 	}
 	fl := cmd.Flags()
-	fl.Float64Var(&f.scale, "scale", 1, "multiply every capacity limit and arrival rate by `F`")
+	fl.Float64Var(&f.scale, "scale", 0, "multiply every capacity limit and arrival rate by `F` (default: 1, or what brings the peak rate within --max-rps)")
+	fl.Float64Var(&f.maxRPS, "max-rps", validate.DefaultMaxRPS, "the highest arrival rate the derived scale allows: what this machine carries")
 	fl.DurationVar(&f.duration, "duration", 0, "real length of the run (default: the horizon up to 3m, else 1m)")
 	fl.IntVarP(&f.replications, "replications", "r", validate.DefaultReplications, "replications of the prediction")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key by its dotted path, `key=value` (repeatable)")
@@ -121,8 +125,11 @@ func runValidate(cmd *cobra.Command, ref string, f validateFlags) error {
 	if f.replications < 1 {
 		return usageError{fmt.Errorf("--replications: must be at least 1, got %d", f.replications)}
 	}
-	if f.scale <= 0 || math.IsNaN(f.scale) || math.IsInf(f.scale, 0) {
+	if f.scale < 0 || math.IsNaN(f.scale) || math.IsInf(f.scale, 0) || cmd.Flags().Changed("scale") && f.scale == 0 {
 		return usageError{fmt.Errorf("--scale: must be a number > 0, got %g", f.scale)}
+	}
+	if f.maxRPS <= 0 || math.IsNaN(f.maxRPS) || math.IsInf(f.maxRPS, 0) {
+		return usageError{fmt.Errorf("--max-rps: must be a number > 0, got %g", f.maxRPS)}
 	}
 	if f.duration < 0 {
 		return usageError{fmt.Errorf("--duration: must be > 0, got %v", f.duration)}
@@ -133,7 +140,7 @@ func runValidate(cmd *cobra.Command, ref string, f validateFlags) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	o := validate.Options{
-		Scenario: ref, Sets: f.sets, Scale: f.scale, Duration: f.duration, Replications: f.replications,
+		Scenario: ref, Sets: f.sets, Scale: f.scale, MaxRPS: f.maxRPS, Duration: f.duration, Replications: f.replications,
 		Tolerance: tol, Store: f.store, StoreDSN: f.storeDSN, Bus: f.bus, BusDSN: f.busDSN,
 		ServerConfig: serveFromScenario, Fit: f.fit, FitFile: f.fitOut, FitDuration: f.fitDuration,
 		K6: loadtest.K6Options{Path: f.k6, Log: stderr}, Dir: f.keep, Log: stderr,
@@ -186,8 +193,8 @@ func writeValidation(w io.Writer, rep *validate.Report, md bool) {
 		fmt.Fprintf(w, " (the profile compressed %g×)", c)
 	}
 	fmt.Fprintln(w)
-	if len(rep.Derived.Sets) > 0 {
-		fmt.Fprintf(w, "  scaled by  %s\n", strings.Join(rep.Derived.Sets, " "))
+	if rep.Scale != 1 {
+		fmt.Fprintf(w, "  scale      %g: every limit and rate (%d overrides)\n", rep.Scale, len(rep.Derived.Sets))
 	}
 	fmt.Fprintf(w, "  timing     predict %s, measure %s", rep.PredictTime.Round(time.Millisecond), rep.MeasureTime.Round(time.Millisecond))
 	if rep.FitTime > 0 {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"go.k6.io/k6/js/modules"
 
@@ -111,10 +112,15 @@ func (r *RootModule) load(cfg loadtest.Config) *shared {
 // Workload is one VU's handle on the workload: it draws the VU's requests from its own
 // random stream and remembers the ids the VU created.
 type Workload struct {
-	vu  modules.VU
-	sh  *shared
-	gen *loadtest.Generator
+	vu   modules.VU
+	sh   *shared
+	gen  *loadtest.Generator
+	sent time.Time // when the last Next's requests left
 }
+
+// journal is shared by the module (which fills it, from every VU) and the output (which
+// writes it at the end): both run in the k6 process, and there is one test run per process.
+var journal loadtest.Journal
 
 // Next returns the requests of this iteration (see loadtest.Generator.Next): none, one or,
 // for Poisson arrivals, several to be sent at once. The array is valid until the next call.
@@ -126,6 +132,7 @@ func (w *Workload) Next() []loadtest.Request {
 		}
 		w.gen = loadtest.NewGenerator(w.sh.w, w.sh.seed, vu)
 	}
+	w.sent = time.Now()
 	return w.gen.Next()
 }
 
@@ -139,7 +146,10 @@ func (w *Workload) Done(i int, status int, body string) {
 	if i < 0 || i >= len(reqs) {
 		return
 	}
-	w.gen.Done(reqs[i], status, body)
+	id, version, written := w.gen.Done(reqs[i], status, body)
+	if written && w.sh.cfg.Journal {
+		journal.Add(id, version, w.sent, time.Now())
+	}
 }
 
 // Options returns k6 options that play the workload: one scenario, "headroom", with the

@@ -217,5 +217,10 @@ func (o *Output) StopWithTestError(testErr error) error {
 	if err := os.WriteFile(loadtest.LatencyFile(o.path), append(side, '\n'), 0o644); err != nil {
 		return fmt.Errorf("headroom output: %w", err)
 	}
+	if o.cfg.Journal {
+		if err := journal.WriteFile(loadtest.JournalFile(o.path)); err != nil {
+			return fmt.Errorf("headroom output: %w", err)
+		}
+	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,46 +57,25 @@ func fit(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Co
 		"workload.users=", "workload.requests_per_user_per_day=", "workload.profile=",
 		"workload.rate_rps="+strconv.FormatFloat(rate, 'g', 6, 64),
 		"horizon="+d.String(), "warmup=0s")
-	light, err := lightCfg.Load()
-	if err != nil {
+	if _, err := lightCfg.Load(); err != nil {
 		return fmt.Errorf("the light-load scenario: %w", err)
 	}
-	srv, err := startServer(ctx, o, s)
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	lightCfg.Target, lightCfg.Token = srv.target, srv.token
-	scraper := loadtest.Scraper{URL: srv.target + "/metrics"}
-	before, err := scraper.Scrape(ctx)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	run := loadtest.K6Run{Binary: o.k6, Config: lightCfg, Dir: dir,
-		Script: loadtest.Script{Scenario: light.Name}, Stdout: o.K6Output, Stderr: o.K6Output}
-	out, err := run.Run(ctx)
+	out, joined, err := play(ctx, o, s, lightCfg, nil, dir)
 	if err != nil {
 		return err
 	}
 	if out.ExitCode != 0 {
 		return fmt.Errorf("the light-load run: k6 exited with status %d", out.ExitCode)
 	}
-	// Let the last messages finish their step before reading the probe.
-	time.Sleep(500 * time.Millisecond)
-	after, err := scraper.Scrape(ctx)
-	if err != nil {
-		return err
+	if len(joined) == 0 {
+		return fmt.Errorf("the light-load run: no write was processed")
 	}
 	api, err := readLatency(loadtest.LatencyFile(out.ResultPath))
 	if err != nil {
 		return err
 	}
 	return writeFit(file, o, s, b, fitMeasurement{
-		rate: rate, duration: d, requests: out.Result.Workload.Offered,
-		api: api, before: before, after: after,
+		rate: rate, duration: d, requests: out.Result.Workload.Offered, api: api, joined: joined,
 	})
 }
 
@@ -141,11 +121,11 @@ func lightRate(s *scenarios.Scenario, b loadtest.Bindings) float64 {
 }
 
 type fitMeasurement struct {
-	rate          float64
-	duration      time.Duration
-	requests      int64
-	api           loadtest.LatencyDetail
-	before, after loadtest.Snapshot
+	rate     float64
+	duration time.Duration
+	requests int64
+	api      loadtest.LatencyDetail
+	joined   []loadtest.Joined
 }
 
 func readLatency(path string) (loadtest.LatencyDetail, error) {
@@ -176,11 +156,20 @@ func empirical(ps []loadtest.Percentile) string {
 // writeFit writes the override: a scenario that extends s's source and replaces the
 // latencies it assumed with the ones measured.
 func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Bindings, m fitMeasurement) error {
-	probe := func(st string, which func(loadtest.ProbeMetrics) loadtest.Histogram) loadtest.Histogram {
-		return which(m.after.Probe[st]).Sub(which(m.before.Probe[st]))
+	// The processing step of the writes of some states, and the bus's delivery of all.
+	service := func(states []string) []time.Duration {
+		var out []time.Duration
+		for _, j := range m.joined {
+			if slices.Contains(states, j.State) {
+				out = append(out, j.Service())
+			}
+		}
+		return out
 	}
-	service := func(p loadtest.ProbeMetrics) loadtest.Histogram { return p.Service }
-	pickup := func(p loadtest.ProbeMetrics) loadtest.Histogram { return p.Pickup }
+	var delivery []time.Duration
+	for _, j := range m.joined {
+		delivery = append(delivery, j.Delivery())
+	}
 
 	extends := o.Scenario
 	if !strings.HasPrefix(s.Source, "bundled:") {
@@ -210,10 +199,6 @@ func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Binding
 	if f := b.Sync; f != nil {
 		zeroed[f.Name] = append(zeroed[f.Name], "duration")
 	}
-	var pickupAll loadtest.Histogram
-	for _, st := range b.States {
-		pickupAll = pickupAll.Add(probe(st.State, pickup))
-	}
 	for _, c := range s.Components {
 		switch c.Kind {
 		case scenarios.KindTable:
@@ -228,8 +213,8 @@ func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Binding
 			lines = append(lines, fmt.Sprintf("    %s: 0ms", key))
 		}
 		if c.Kind == scenarios.KindTopic && len(c.Topic.Routes) > 0 {
-			if f, ok := loadtest.FitHistogram(pickupAll); ok {
-				lines = append(lines, fmt.Sprintf("    # acceptance → processing step start, as the probe timed it (%d messages)", f.Count),
+			if f, ok := loadtest.FitDurations(delivery); ok {
+				lines = append(lines, fmt.Sprintf("    # the client's answer → the processing step's start, joined per write (%d messages)", f.Count),
 					"    delivery_latency: "+f.YAML())
 			}
 		}
@@ -239,17 +224,15 @@ func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Binding
 			}
 			// Functions configured with the same duration run the same work step: their
 			// measurements are one sample, and pooled they halve the noise of a fit.
-			var h loadtest.Histogram
+			var states []string
 			n := 0
 			for _, other := range b.Functions() {
 				if other == fn || reflect.DeepEqual(other.Function.Duration, fn.Function.Duration) {
 					n++
-					for _, st := range b.StatesOf(other) {
-						h = h.Add(probe(st, service))
-					}
+					states = append(states, b.StatesOf(other)...)
 				}
 			}
-			if f, ok := loadtest.FitHistogram(h); ok {
+			if f, ok := loadtest.FitDurations(service(states)); ok {
 				pooled := ""
 				if n > 1 {
 					pooled = fmt.Sprintf(", pooled over the %d functions of this duration", n)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/headroom/headroom/loadtest"
+	"github.com/headroom/headroom/result"
 	"github.com/headroom/headroom/scenarios"
 	"github.com/headroom/headroom/system"
 )
@@ -82,16 +83,29 @@ func (s *server) stop() {
 }
 
 // measure runs the system configured from s and plays the workload of ref + sets against
-// it with k6, returning the measured result.
-func measure(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, slos []scenarios.SLO, dir string) (loadtest.K6Outcome, error) {
+// it with k6, returning the measured result and the writes joined with their processing.
+func measure(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, slos []scenarios.SLO, dir string) (loadtest.K6Outcome, []loadtest.Joined, error) {
+	out, joined, err := play(ctx, o, s, cfg, slos, dir)
+	if err != nil {
+		return out, nil, err
+	}
+	if out.ExitCode != 0 && out.ExitCode != loadtest.K6ExitThresholds {
+		return out, nil, fmt.Errorf("k6 exited with status %d", out.ExitCode)
+	}
+	return out, joined, nil
+}
+
+// play runs the system configured from s, plays cfg's workload against it with k6 (with the
+// journal on) and joins the client's writes with the probe's processing.
+func play(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, slos []scenarios.SLO, dir string) (loadtest.K6Outcome, []loadtest.Joined, error) {
 	srv, err := startServer(ctx, o, s)
 	if err != nil {
-		return loadtest.K6Outcome{}, err
+		return loadtest.K6Outcome{}, nil, err
 	}
 	defer srv.stop()
-	cfg.Target, cfg.Token = srv.target, srv.token
+	cfg.Target, cfg.Token, cfg.Journal = srv.target, srv.token, true
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return loadtest.K6Outcome{}, err
+		return loadtest.K6Outcome{}, nil, err
 	}
 	run := loadtest.K6Run{
 		Binary: o.k6, Config: cfg, Dir: dir,
@@ -100,12 +114,34 @@ func measure(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtes
 	}
 	out, err := run.Run(ctx)
 	if err != nil {
-		return out, err
+		return out, nil, err
 	}
-	if out.ExitCode != 0 && out.ExitCode != loadtest.K6ExitThresholds {
-		return out, fmt.Errorf("k6 exited with status %d", out.ExitCode)
+	sent, err := loadtest.ReadJournal(loadtest.JournalFile(out.ResultPath))
+	if err != nil {
+		return out, nil, err
 	}
-	return out, nil
+	return out, loadtest.Join(sent, srv.probe.Processed()), nil
+}
+
+// clientEndToEnd is the end-to-end latency as the simulator defines it — from the client's
+// send to the end of the processing — of the writes sent and finished within the measured
+// period (which starts with the first send).
+func clientEndToEnd(joined []loadtest.Joined, horizon time.Duration) (result.Stats, int) {
+	if len(joined) == 0 {
+		return result.Stats{}, 0
+	}
+	start := joined[0].SentNs
+	for _, j := range joined {
+		start = min(start, j.SentNs)
+	}
+	end := start + int64(horizon)
+	var ds []time.Duration
+	for _, j := range joined {
+		if j.EndNs <= end {
+			ds = append(ds, j.EndToEnd())
+		}
+	}
+	return loadtest.DurationStats(ds), len(ds)
 }
 
 func randomToken() (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,10 @@ type Probe struct {
 	steps                 map[string]system.WorkFunc
 	e2e, service, pickup  *prometheus.HistogramVec
 	e2eObs, svcObs, pkObs map[string]prometheus.Observer
+
+	// processed keeps every successful step, for the join with the client's journal.
+	mu        sync.Mutex
+	processed []loadtest.Processed
 }
 
 // NewProbe builds the probe for a pipeline configured by cfg.
@@ -80,24 +85,39 @@ func (p *Probe) WorkFunc() system.WorkFunc {
 		err := step(ctx, state, d)
 		end := time.Now()
 		p.svcObs[state].Observe(end.Sub(start).Seconds())
-		if at, ok := acceptedAt(d.Body); ok {
+		if ref, ok := parseRef(d.Body); ok {
+			at := time.Unix(0, ref.AcceptedNs)
 			p.pkObs[state].Observe(max(0, start.Sub(at).Seconds()))
 			if err == nil {
 				p.e2eObs[state].Observe(max(0, end.Sub(at).Seconds()))
+				p.mu.Lock()
+				p.processed = append(p.processed, loadtest.Processed{ID: ref.ID, Version: ref.Version, State: state, StartNs: start.UnixNano(), EndNs: end.UnixNano()})
+				p.mu.Unlock()
 			}
 		}
 		return err
 	}
 }
 
-// acceptedAt reads when the message's write was accepted: the body is
-// {"id":…,"version":…,"accepted_ns":…} (system/message.go).
-func acceptedAt(body []byte) (time.Time, bool) {
-	var ref struct {
-		AcceptedNs int64 `json:"accepted_ns"`
+// Processed returns the successful steps so far.
+func (p *Probe) Processed() []loadtest.Processed {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]loadtest.Processed(nil), p.processed...)
+}
+
+// messageRef is what a pipeline message says (system/message.go):
+// {"id":…,"version":…,"accepted_ns":…}.
+type messageRef struct {
+	ID         string `json:"id"`
+	Version    int64  `json:"version"`
+	AcceptedNs int64  `json:"accepted_ns"`
+}
+
+func parseRef(body []byte) (messageRef, bool) {
+	var ref messageRef
+	if json.Unmarshal(body, &ref) != nil || ref.AcceptedNs <= 0 || ref.ID == "" {
+		return messageRef{}, false
 	}
-	if json.Unmarshal(body, &ref) != nil || ref.AcceptedNs <= 0 {
-		return time.Time{}, false
-	}
-	return time.Unix(0, ref.AcceptedNs), true
+	return ref, true
 }

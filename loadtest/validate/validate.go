@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/headroom/headroom/loadtest"
@@ -19,8 +21,12 @@ type Options struct {
 	// Scenario is a bundled name or a file; Sets are the user's --set overrides.
 	Scenario string
 	Sets     []string
-	// Scale multiplies every capacity limit and arrival rate (0: 1).
+	// Scale multiplies every capacity limit and arrival rate; 0 derives it: 1 when the
+	// workload's peak rate is at most MaxRPS, else MaxRPS / peak, so that the scenario fits
+	// what this machine can generate and serve at once.
 	Scale float64
+	// MaxRPS is the highest arrival rate a derived scale allows (0: DefaultMaxRPS).
+	MaxRPS float64
 	// Duration is the real length of the run (0: the horizon when it is at most
 	// MaxDefaultDuration, else DefaultCompressed).
 	Duration time.Duration
@@ -59,12 +65,16 @@ const (
 	MaxDefaultDuration = 3 * time.Minute
 	DefaultCompressed  = time.Minute
 	DefaultFitDuration = 10 * time.Second
+	// DefaultMaxRPS is what one 2-core machine carries comfortably: k6, the system and its
+	// processors together, with room for the probe and the polls.
+	DefaultMaxRPS = 400
 )
 
 // Report is what a validation found.
 type Report struct {
-	// Scenario is the scaled scenario the system and the generator ran.
+	// Scenario is the scaled scenario the system and the generator ran, Scale its factor.
 	Scenario *scenarios.Scenario
+	Scale    float64
 	Derived  loadtest.Derived
 	// Comparison holds the measurement against the prediction of the scenario as written;
 	// with Fit, Fitted holds it against the calibrated model's, and FitFile is the override.
@@ -126,6 +136,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			d = DefaultCompressed
 		}
 	}
+	if o.Scale == 0 {
+		if o.Scale, err = fitScale(s0, o.MaxRPS); err != nil {
+			return nil, fmt.Errorf("validate: %w", err)
+		}
+	}
 	der, err := loadtest.Derive(s0, o.Scale, d)
 	if err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
@@ -135,7 +150,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validate: the scaled scenario: %w", err)
 	}
-	rep := &Report{Scenario: s, Derived: der, Notes: append([]string(nil), der.Notes...)}
+	rep := &Report{Scenario: s, Scale: scaleOf(o.Scale), Derived: der, Notes: append([]string(nil), der.Notes...)}
 
 	dir := o.Dir
 	if dir == "" {
@@ -149,7 +164,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	cfg := loadtest.Config{Scenario: o.Scenario, Sets: sets, Play: der.Play, Poll: o.Poll}
 	slos := loadtest.ScenarioSLOs(s)
-	logf("validate %s: %s of real time (compression %g), scale %g, %d replications", s.Name, der.Duration, der.Play.Compress, scaleOf(o.Scale), o.Replications)
+	how := ""
+	if der.Play.Compress > 1 {
+		how = fmt.Sprintf(", the day compressed %g×", der.Play.Compress)
+	}
+	logf("validate %s: %s of real time%s, scale %g, %d replications", s.Name, der.Duration, how, scaleOf(o.Scale), o.Replications)
 
 	// The model as written, and — with Fit — calibrated against the system.
 	load := func(ref string) func() (*scenarios.Scenario, error) {
@@ -165,7 +184,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("validate: predict: %w", err)
 	}
 	rep.PredictTime = time.Since(start)
-	rep.Notes = append(rep.Notes, plain.notes...)
+	for _, n := range plain.notes {
+		if !slices.Contains(rep.Notes, n) {
+			rep.Notes = append(rep.Notes, n)
+		}
+	}
 	rep.Predicted = plain.reps
 	logf("predicted in %s", rep.PredictTime.Round(time.Millisecond))
 
@@ -193,12 +216,28 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	start = time.Now()
 	logf("measuring: k6 against the system on %s for %s", backendsOf(o), der.Duration)
-	out, err := measure(ctx, &o, s, cfg, slos, filepath.Join(dir, "measure"))
+	out, joined, err := measure(ctx, &o, s, cfg, slos, filepath.Join(dir, "measure"))
 	if err != nil {
 		return nil, fmt.Errorf("validate: measure: %w", err)
 	}
 	rep.MeasureTime = time.Since(start)
 	rep.K6, rep.Measured = out, out.Result
+	// The simulator's end to end runs from the client's arrival; the system's own histograms
+	// from the store's acceptance. The join gives the former, request by request.
+	if st, n := clientEndToEnd(joined, der.Duration); n > 0 {
+		m := rep.Measured
+		m.Latency.EndToEnd = st
+		detail := fmt.Sprintf("the client's send → the end of the processing step, %d writes joined by id and version between k6's journal and the probe (the simulator's definition: from the arrival)", n)
+		found := false
+		for i := range m.Checks {
+			if m.Checks[i].Name == "end-to-end source" {
+				m.Checks[i].Detail, found = detail, true
+			}
+		}
+		if !found {
+			m.Checks = append(m.Checks, result.Check{Name: "end-to-end source", Passed: true, Detail: detail})
+		}
+	}
 
 	rep.Comparison = loadtest.Compare(s, plain.reps, out.Result, o.Tolerance)
 	if fitted != nil {
@@ -206,6 +245,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Fitted = &c
 	}
 	return rep, nil
+}
+
+// fitScale is the factor that brings the workload's peak rate within maxRPS.
+func fitScale(s *scenarios.Scenario, maxRPS float64) (float64, error) {
+	if maxRPS <= 0 {
+		maxRPS = DefaultMaxRPS
+	}
+	sc, err := loadtest.NewSchedule(s, loadtest.Play{})
+	if err != nil {
+		return 0, err
+	}
+	if peak := sc.PeakRPS(); peak > maxRPS {
+		// Three significant digits: a factor a person can read back and type again.
+		return roundSig(maxRPS/peak, 3), nil
+	}
+	return 1, nil
+}
+
+func roundSig(x float64, n int) float64 {
+	p := math.Pow(10, float64(n-1)-math.Floor(math.Log10(x)))
+	return math.Floor(x*p) / p
 }
 
 func scaleOf(f float64) float64 {
