@@ -19,9 +19,10 @@ import (
 
 // BenchmarkBackendMatrix measures, for every store × bus pair, the requests per second the
 // system accepts over its HTTP API (loopback, keep-alive clients) and fully processes: a
-// closed loop of POST /v1/requests from benchClients clients for benchCell, then the wait
-// until the processors have applied every accepted request; the rate is the accepted count
-// over the time from the first request to the last effect. Each pair runs on a table,
+// closed loop of POST /v1/requests from benchClients clients for 3 s (pausing while more
+// than benchBacklog requests wait for the processors), then the wait until the processors
+// have applied every accepted request; the rate is the accepted count over the time from
+// the first request to the last effect. Each pair runs on a table,
 // key prefix and topic of its own, against the machine's services (and the AWS emulators
 // for dynamodb and sns+sqs). Right before each pair the same clients drive a bare net/http
 // handler (read the body, answer 201 with a document of the API's size) for a second: the
@@ -59,6 +60,9 @@ const (
 	benchToken   = "bench-admin-token"
 	// benchDrain bounds the wait for the processors after intake stops.
 	benchDrain = 2 * time.Minute
+	// benchBacklog is how many accepted requests may wait for the processors before the
+	// clients pause.
+	benchBacklog = 2000
 )
 
 var benchBody = []byte(`{"state":"pending","payload":{"amount":12.5,"currency":"EUR","note":"bench"}}`)
@@ -121,9 +125,38 @@ func benchCell(b *testing.B, store, bus string, intake time.Duration) {
 	}()
 	p := srv.Pipeline()
 
+	// Backpressure: the clients pause while more than benchBacklog accepted requests wait
+	// for the processors, so a pair whose processing is slower than its intake is measured
+	// at its processing rate without queueing minutes of work behind the cell.
+	var posted atomic.Int64
+	paused := &atomic.Bool{}
+	stopWatch := make(chan struct{})
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopWatch:
+				return
+			case <-t.C:
+			}
+			backlog := posted.Load() - appliedCount(p)
+			switch {
+			case backlog > benchBacklog:
+				paused.Store(true)
+			case backlog < benchBacklog/2:
+				paused.Store(false)
+			}
+		}
+	}()
+
 	b.ResetTimer()
 	start := time.Now()
-	accepted, intakeTime := benchDrive(b, client, "http://"+srv.HTTPAddr()+"/v1/requests", intake)
+	accepted, intakeTime := benchDriveWith(b, client, "http://"+srv.HTTPAddr()+"/v1/requests", intake, paused, &posted)
+	close(stopWatch)
+	<-watchDone
 	deadline := time.Now().Add(benchDrain)
 	for appliedCount(p) < int64(accepted) {
 		if time.Now().After(deadline) {
@@ -155,7 +188,12 @@ func appliedCount(p *system.Pipeline) int64 {
 // 2xx and how long it took (to the last answer). Anything else stops the benchmark: it
 // measures accepted requests only.
 func benchDrive(b *testing.B, c *http.Client, url string, d time.Duration) (int, time.Duration) {
-	var good atomic.Int64
+	return benchDriveWith(b, c, url, d, &atomic.Bool{}, &atomic.Int64{})
+}
+
+// benchDriveWith is benchDrive with backpressure: the clients wait while paused is set.
+// posted counts the requests answered 2xx as they come.
+func benchDriveWith(b *testing.B, c *http.Client, url string, d time.Duration, paused *atomic.Bool, good *atomic.Int64) (int, time.Duration) {
 	var failure atomic.Value
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
@@ -167,6 +205,10 @@ func benchDrive(b *testing.B, c *http.Client, url string, d time.Duration) (int,
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(stopAt) && ctx.Err() == nil {
+				if paused.Load() {
+					time.Sleep(time.Millisecond)
+					continue
+				}
 				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(benchBody))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+benchToken)

@@ -35,6 +35,7 @@ func TestRenderAndSplice(t *testing.T) {
 	for _, want := range []string{
 		"on 2026-11-23 (linux/amd64, AMD EPYC, GOMAXPROCS 2)",
 		"median 8,041 req/s over the run (4,095–10,000)",
+		"their rows measure the\nemulators, not AWS",
 		"| memory | memory | 4,423 | 1.00 | 1.08 | 4,423 | 4,487 |",
 		"| postgres | rabbitmq | 1,224 | 0.28 | 0.15 | 1,377 | 1,391 |",
 		"| redis+mysql | sns+sqs | 200 | 0.05 | 0.02 | 300 | 900 |",
