@@ -54,7 +54,7 @@ type HandlerID int32
 type Kernel struct {
 	now      Time
 	seq      uint64
-	queue    eventQueue
+	queue    eventList
 	handlers []Handler
 	events   int64
 	stop     bool
@@ -78,7 +78,7 @@ type TimerID int32
 
 // NewKernel returns a kernel at time zero with room for sizeHint pending events.
 func NewKernel(sizeHint int) *Kernel {
-	return &Kernel{queue: newEventQueue(sizeHint), next: -1}
+	return &Kernel{queue: newEventList(sizeHint), next: -1}
 }
 
 // Register adds a handler and returns the id to schedule its events with.

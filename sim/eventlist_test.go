@@ -1,0 +1,102 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestEventListMatchesHeap drives the event list and a plain heap with the same operations —
+// a population that grows past radixAbove, shrinks below heapBelow and grows again, many
+// equal times among them, the root replaced as the kernel does while a handler runs — and
+// requires the same events in the same order from both.
+func TestEventListMatchesHeap(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	l := newEventList(0)
+	var h eventQueue
+	var seq uint64
+	now := Time(0)
+	mk := func() event {
+		seq++
+		d := Time(r.IntN(1 << 12))
+		if r.IntN(4) == 0 {
+			d = 0 // ties with the current time
+		}
+		return mkEvent(now+d, seq, HandlerID(seq%7), int32(seq%5), int64(seq))
+	}
+	switches := 0
+	wasRadix := false
+	for round := 0; round < 6; round++ {
+		grow := round%2 == 0
+		n := 2000
+		if grow {
+			n = 400
+		}
+		for i := 0; i < n; i++ {
+			if grow || l.len() == 0 || r.IntN(10) == 0 {
+				e := mk()
+				l.push(e)
+				h.push(e)
+				continue
+			}
+			got, want := *l.top(), *h.top()
+			if got != want {
+				t.Fatalf("round %d op %d: top %+v, heap has %+v", round, i, got, want)
+			}
+			now = got.at
+			if r.IntN(4) == 0 { // the handler schedules a follow-up in the root's place
+				e := mk()
+				l.replaceRoot(e)
+				h.replaceRoot(e)
+			} else {
+				l.removeRoot()
+				h.removeRoot()
+			}
+			if l.radix != wasRadix {
+				switches++
+				wasRadix = l.radix
+			}
+		}
+		if l.len() != h.len() {
+			t.Fatalf("round %d: %d events, heap has %d", round, l.len(), h.len())
+		}
+	}
+	for h.len() > 0 {
+		got, want := *l.top(), *h.top()
+		if got != want {
+			t.Fatalf("drain: top %+v, heap has %+v", got, want)
+		}
+		l.removeRoot()
+		h.removeRoot()
+		if l.radix != wasRadix {
+			switches++
+			wasRadix = l.radix
+		}
+	}
+	if switches < 3 {
+		t.Fatalf("the list changed representation %d times; the test needs at least 3", switches)
+	}
+}
+
+// BenchmarkEventListHold is BenchmarkEventQueueHold on the kernel's event list: the heap
+// for 16 events, the radix heap for the larger populations.
+func BenchmarkEventListHold(b *testing.B) {
+	for _, n := range []int{16, 1024, 65536} {
+		b.Run(itoa(n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			l := newEventList(0)
+			var seq uint64
+			for i := 0; i < n; i++ {
+				seq++
+				l.push(mkEvent(Time(r.IntN(1<<20)), seq, 0, 0, 0))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e := *l.top()
+				l.removeRoot()
+				seq++
+				l.push(mkEvent(e.at+Time(r.IntN(1<<20)), seq, 0, 0, 0))
+			}
+		})
+	}
+}
