@@ -201,8 +201,13 @@ func (b Bindings) Notes(s *scenarios.Scenario) []Note {
 		if !f.Init.IsZero() && !isZeroDist(f.Init) {
 			add(fn, true, "cold starts cost INIT (%s) in the simulator; the system's processors have none (set init: 0ms)", describeDist(f.Init))
 		}
-		if len(f.Calls) > 0 {
-			add(fn, false, "its calls' latencies are modelled; the system's effect is one store write of its own time")
+		switch writes, others := tableWrites(s, f); {
+		case writes == 1 && others == 0:
+			add(fn, false, "its table write is the system's processing effect (the store's conditional write, which holds the execution as the write does): the store takes its own time (validate --fit measures it)")
+		case writes == 0:
+			add(fn, true, "the system holds each execution for a store write after the step (its processing effect); without a table write the model leaves that time out — microseconds on the memory store, milliseconds on a database")
+		default:
+			add(fn, true, "the system makes one store write per message after the step; %d table writes and %d other calls have no counterpart there", writes, others)
 		}
 		capacity, shared := f.ReservedConcurrency, false
 		if capacity == 0 {
@@ -256,6 +261,18 @@ func (b Bindings) Notes(s *scenarios.Scenario) []Note {
 		}
 	}
 	return out
+}
+
+// tableWrites counts a function's table writes and its other calls.
+func tableWrites(s *scenarios.Scenario, f *scenarios.Function) (writes, others int) {
+	for _, c := range f.Calls {
+		if t := s.Component(c.To); t != nil && t.Kind == scenarios.KindTable && c.Op != "read" {
+			writes++
+		} else {
+			others++
+		}
+	}
+	return writes, others
 }
 
 func isZeroDist(d scenarios.Dist) bool {

@@ -247,9 +247,9 @@ func Compare(s *scenarios.Scenario, pred []*result.Result, meas *result.Result, 
 	}
 	for _, fn := range b.Functions() {
 		name := fn.Name
-		// An input rather than a prediction: the processing time the model assumes against
-		// the one the system's step took (with the probe). When it is off, every queueing
-		// figure after it is off for that reason.
+		// An input rather than a prediction: the time an invocation holds its execution in the
+		// model (work and calls) against the system's step and effect (validate's probe). When
+		// it is off, every queueing figure after it is off for that reason.
 		figs = append(figs, figure{"processing mean " + name, "ms", func(r *result.Result) float64 {
 			if x := r.ComponentByName(name); x != nil {
 				return x.Sojourn.Mean

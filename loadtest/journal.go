@@ -29,13 +29,15 @@ type Sent struct {
 	AnswerNs int64  `json:"answer_ns"`
 }
 
-// Processed is the system's side: the processing step of one write's message.
+// Processed is the system's side: the processing of one write's message — its step from
+// StartNs to StepEndNs, and its effect applied at EndNs (StepEndNs when unknown).
 type Processed struct {
-	ID      string
-	Version int64
-	State   string
-	StartNs int64
-	EndNs   int64
+	ID        string
+	Version   int64
+	State     string
+	StartNs   int64
+	StepEndNs int64
+	EndNs     int64
 }
 
 // Journal collects Sent records from many goroutines (k6's VUs).
@@ -81,14 +83,14 @@ func ReadJournal(path string) ([]Sent, error) {
 // Joined is one write seen from both sides.
 type Joined struct {
 	Sent
-	State          string
-	StartNs, EndNs int64
+	State                     string
+	StartNs, StepEndNs, EndNs int64
 }
 
 // Service is the processing step's duration.
-func (j Joined) Service() time.Duration { return time.Duration(j.EndNs - j.StartNs) }
+func (j Joined) Service() time.Duration { return time.Duration(j.StepEndNs - j.StartNs) }
 
-// EndToEnd is from the client's send to the end of the processing.
+// EndToEnd is from the client's send to the end of the processing (its effect applied).
 func (j Joined) EndToEnd() time.Duration { return time.Duration(j.EndNs - j.SentNs) }
 
 // Delivery is from the client's answer to the pick-up, at least 0 (a message may be picked
@@ -113,7 +115,7 @@ func Join(sent []Sent, processed []Processed) []Joined {
 	out := make([]Joined, 0, len(sent))
 	for _, s := range sent {
 		if p, ok := last[key{s.ID, s.Version}]; ok {
-			out = append(out, Joined{Sent: s, State: p.State, StartNs: p.StartNs, EndNs: p.EndNs})
+			out = append(out, Joined{Sent: s, State: p.State, StartNs: p.StartNs, StepEndNs: p.StepEndNs, EndNs: p.EndNs})
 		}
 	}
 	return out

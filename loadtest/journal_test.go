@@ -22,16 +22,16 @@ func TestJournalJoin(t *testing.T) {
 	}
 	ns := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
 	processed := []Processed{
-		{ID: "a", Version: 1, State: "pending", StartNs: ns(1 * time.Millisecond), EndNs: ns(40 * time.Millisecond)}, // before the answer
-		{ID: "a", Version: 2, State: "approved", StartNs: ns(20 * time.Millisecond), EndNs: ns(30 * time.Millisecond)},
-		{ID: "a", Version: 2, State: "approved", StartNs: ns(60 * time.Millisecond), EndNs: ns(70 * time.Millisecond)}, // redelivered
-		{ID: "c", Version: 1, State: "pending", StartNs: ns(5 * time.Millisecond), EndNs: ns(6 * time.Millisecond)},    // sent by no one here
+		{ID: "a", Version: 1, State: "pending", StartNs: ns(1 * time.Millisecond), StepEndNs: ns(39 * time.Millisecond), EndNs: ns(40 * time.Millisecond)}, // before the answer
+		{ID: "a", Version: 2, State: "approved", StartNs: ns(20 * time.Millisecond), StepEndNs: ns(30 * time.Millisecond), EndNs: ns(30 * time.Millisecond)},
+		{ID: "a", Version: 2, State: "approved", StartNs: ns(60 * time.Millisecond), StepEndNs: ns(70 * time.Millisecond), EndNs: ns(70 * time.Millisecond)}, // redelivered
+		{ID: "c", Version: 1, State: "pending", StartNs: ns(5 * time.Millisecond), StepEndNs: ns(6 * time.Millisecond), EndNs: ns(6 * time.Millisecond)},     // sent by no one here
 	}
 	got := Join(sent, processed)
 	if len(got) != 2 {
 		t.Fatalf("joined %d, want a v1 and a v2 (b was never processed)", len(got))
 	}
-	if got[0].EndToEnd() != 40*time.Millisecond || got[0].Delivery() != 0 || got[0].Service() != 39*time.Millisecond {
+	if got[0].EndToEnd() != 40*time.Millisecond || got[0].Delivery() != 0 || got[0].Service() != 38*time.Millisecond {
 		t.Errorf("a v1: e2e %v delivery %v service %v", got[0].EndToEnd(), got[0].Delivery(), got[0].Service())
 	}
 	if got[1].EndToEnd() != 60*time.Millisecond || got[1].Delivery() != 48*time.Millisecond || got[1].State != "approved" {

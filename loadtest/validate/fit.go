@@ -24,11 +24,12 @@ import (
 //
 //	scenario                                  measured (light load: nothing queues)
 //	gateway overhead                          the API latency the client sees, whole
-//	synchronous function duration, its calls  0: inside the API latency above
-//	table latencies, topic publish latency    0: inside it too (and the processors' effect
-//	                                          follows the step the probe times)
-//	topic delivery latency                    the probe's pickup: acceptance → step start
-//	processor function duration               the probe's service: the step as it ran
+//	synchronous function duration, its        0, and its table calls dropped: inside the
+//	table calls, topic publish latency        API latency above
+//	table write latency                       the processing effect (the store's
+//	                                          conditional write), timed by the store probe
+//	topic delivery latency                    the client's answer → the step's start
+//	processor function duration               the step as it ran
 //
 // The system keeps running the scenario as written; only the model takes the override.
 // Light load is what keeps queueing out of what is measured: every processor pool at most
@@ -60,22 +61,22 @@ func fit(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Co
 	if _, err := lightCfg.Load(); err != nil {
 		return fmt.Errorf("the light-load scenario: %w", err)
 	}
-	out, joined, err := play(ctx, o, s, lightCfg, nil, dir)
+	r, err := play(ctx, o, s, lightCfg, nil, dir)
 	if err != nil {
 		return err
 	}
-	if out.ExitCode != 0 {
-		return fmt.Errorf("the light-load run: k6 exited with status %d", out.ExitCode)
+	if r.out.ExitCode != 0 {
+		return fmt.Errorf("the light-load run: k6 exited with status %d", r.out.ExitCode)
 	}
-	if len(joined) == 0 {
+	if len(r.joined) == 0 {
 		return fmt.Errorf("the light-load run: no write was processed")
 	}
-	api, err := readLatency(loadtest.LatencyFile(out.ResultPath))
+	api, err := readLatency(loadtest.LatencyFile(r.out.ResultPath))
 	if err != nil {
 		return err
 	}
 	return writeFit(file, o, s, b, fitMeasurement{
-		rate: rate, duration: d, requests: out.Result.Workload.Offered, api: api, joined: joined,
+		rate: rate, duration: d, requests: r.out.Result.Workload.Offered, api: api, joined: r.joined, effects: r.effects,
 	})
 }
 
@@ -126,6 +127,7 @@ type fitMeasurement struct {
 	requests int64
 	api      loadtest.LatencyDetail
 	joined   []loadtest.Joined
+	effects  []time.Duration
 }
 
 func readLatency(path string) (loadtest.LatencyDetail, error) {
@@ -190,6 +192,7 @@ func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Binding
 	fmt.Fprintf(&y, "components:\n")
 
 	zeroed := map[string][]string{} // component → keys set to 0
+	extra := map[string][]string{}  // component → more lines
 	if g := b.Gateway; g != nil {
 		// Percentiles, not a lognormal: a loopback call's latency is a narrow body and a tail
 		// of scheduler stalls, which no one family fits, and a light-load run has enough
@@ -198,11 +201,32 @@ func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Binding
 	}
 	if f := b.Sync; f != nil {
 		zeroed[f.Name] = append(zeroed[f.Name], "duration")
+		// Its table writes are inside the API latency: the calls keep only the publishes.
+		var keep []string
+		dropped := false
+		for _, c := range f.Function.Calls {
+			if t := s.Component(c.To); t != nil && t.Kind == scenarios.KindTable {
+				dropped = true
+				continue
+			}
+			keep = append(keep, fmt.Sprintf("{to: %s, op: %s}", c.To, c.Op))
+		}
+		if dropped {
+			extra[f.Name] = append(extra[f.Name], "    # the store write is inside the API latency above", "    calls: ["+strings.Join(keep, ", ")+"]")
+		}
 	}
+	effect, haveEffect := loadtest.FitDurations(m.effects)
 	for _, c := range s.Components {
 		switch c.Kind {
 		case scenarios.KindTable:
-			zeroed[c.Name] = append(zeroed[c.Name], "read_latency", "write_latency")
+			zeroed[c.Name] = append(zeroed[c.Name], "read_latency")
+			if haveEffect {
+				extra[c.Name] = append(extra[c.Name],
+					fmt.Sprintf("    # the processing effect, the store's conditional write, as it ran (%d writes)", effect.Count),
+					"    write_latency: "+effect.YAML())
+			} else {
+				zeroed[c.Name] = append(zeroed[c.Name], "write_latency")
+			}
 		case scenarios.KindTopic:
 			zeroed[c.Name] = append(zeroed[c.Name], "publish_latency")
 		}
@@ -212,6 +236,7 @@ func writeFit(file string, o *Options, s *scenarios.Scenario, b loadtest.Binding
 		for _, key := range zeroed[c.Name] {
 			lines = append(lines, fmt.Sprintf("    %s: 0ms", key))
 		}
+		lines = append(lines, extra[c.Name]...)
 		if c.Kind == scenarios.KindTopic && len(c.Topic.Routes) > 0 {
 			if f, ok := loadtest.FitDurations(delivery); ok {
 				lines = append(lines, fmt.Sprintf("    # the client's answer → the processing step's start, joined per write (%d messages)", f.Count),

@@ -27,6 +27,7 @@ type server struct {
 	probe  *Probe
 	target string
 	token  string
+	key    string
 }
 
 // startServer starts the system configured from s on a free loopback port, with the probe
@@ -47,11 +48,13 @@ func startServer(ctx context.Context, o *Options, s *scenarios.Scenario) (*serve
 	// A topic of its own per run: a durable bus keeps what an earlier run left in its
 	// queues (a backlog cut off at the end of the measured period), which must not be
 	// counted in this one.
-	cfg.Pipeline.Topic = "validate-" + token[:12]
+	key := token[:12]
+	cfg.Pipeline.Topic = "validate-" + key
 	probe, err := NewProbe(cfg.Pipeline)
 	if err != nil {
 		return nil, err
 	}
+	timedStoreConfig(&cfg, probe, key)
 	logw := io.Discard
 	if o.ServerLog != nil {
 		logw = o.ServerLog
@@ -60,6 +63,7 @@ func startServer(ctx context.Context, o *Options, s *scenarios.Scenario) (*serve
 	srv, err := system.NewServer(ctx, cfg, system.WithServerLogger(log),
 		system.WithPipelineOptions(system.WithWorkFunc(probe.WorkFunc())))
 	if err != nil {
+		forgetProbe(key)
 		return nil, fmt.Errorf("start the system: %w", err)
 	}
 	for _, c := range probe.Collectors() {
@@ -71,7 +75,7 @@ func startServer(ctx context.Context, o *Options, s *scenarios.Scenario) (*serve
 	if err := srv.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start the system: %w", err)
 	}
-	return &server{srv: srv, probe: probe, target: "http://" + srv.HTTPAddr(), token: token}, nil
+	return &server{srv: srv, probe: probe, target: "http://" + srv.HTTPAddr(), token: token, key: key}, nil
 }
 
 // stop drains the system for a moment and closes it. What a backlog leaves unprocessed
@@ -80,47 +84,58 @@ func (s *server) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.srv.Shutdown(ctx)
+	forgetProbe(s.key)
 }
 
 // measure runs the system configured from s and plays the workload of ref + sets against
 // it with k6, returning the measured result and the writes joined with their processing.
 func measure(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, slos []scenarios.SLO, dir string) (loadtest.K6Outcome, []loadtest.Joined, error) {
-	out, joined, err := play(ctx, o, s, cfg, slos, dir)
+	r, err := play(ctx, o, s, cfg, slos, dir)
 	if err != nil {
-		return out, nil, err
+		return r.out, nil, err
 	}
-	if out.ExitCode != 0 && out.ExitCode != loadtest.K6ExitThresholds {
-		return out, nil, fmt.Errorf("k6 exited with status %d", out.ExitCode)
+	if r.out.ExitCode != 0 && r.out.ExitCode != loadtest.K6ExitThresholds {
+		return r.out, nil, fmt.Errorf("k6 exited with status %d", r.out.ExitCode)
 	}
-	return out, joined, nil
+	return r.out, r.joined, nil
+}
+
+// played is what one run against the system gave: k6's outcome, the client's writes joined
+// with their processing, and how long each processing effect took.
+type played struct {
+	out     loadtest.K6Outcome
+	joined  []loadtest.Joined
+	effects []time.Duration
 }
 
 // play runs the system configured from s, plays cfg's workload against it with k6 (with the
 // journal on) and joins the client's writes with the probe's processing.
-func play(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, slos []scenarios.SLO, dir string) (loadtest.K6Outcome, []loadtest.Joined, error) {
+func play(ctx context.Context, o *Options, s *scenarios.Scenario, cfg loadtest.Config, slos []scenarios.SLO, dir string) (played, error) {
+	var r played
 	srv, err := startServer(ctx, o, s)
 	if err != nil {
-		return loadtest.K6Outcome{}, nil, err
+		return r, err
 	}
 	defer srv.stop()
 	cfg.Target, cfg.Token, cfg.Journal = srv.target, srv.token, true
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return loadtest.K6Outcome{}, nil, err
+		return r, err
 	}
 	run := loadtest.K6Run{
 		Binary: o.k6, Config: cfg, Dir: dir,
 		Script: loadtest.Script{Scenario: s.Name, Thresholds: loadtest.Thresholds(slos)},
 		Stdout: o.K6Output, Stderr: o.K6Output,
 	}
-	out, err := run.Run(ctx)
-	if err != nil {
-		return out, nil, err
+	if r.out, err = run.Run(ctx); err != nil {
+		return r, err
 	}
-	sent, err := loadtest.ReadJournal(loadtest.JournalFile(out.ResultPath))
+	sent, err := loadtest.ReadJournal(loadtest.JournalFile(r.out.ResultPath))
 	if err != nil {
-		return out, nil, err
+		return r, err
 	}
-	return out, loadtest.Join(sent, srv.probe.Processed()), nil
+	r.joined = loadtest.Join(sent, srv.probe.Processed())
+	r.effects = srv.probe.Effects()
+	return r, nil
 }
 
 // clientEndToEnd is the end-to-end latency as the simulator defines it — from the client's

@@ -28,9 +28,13 @@ type Probe struct {
 	e2e, service, pickup  *prometheus.HistogramVec
 	e2eObs, svcObs, pkObs map[string]prometheus.Observer
 
-	// processed keeps every successful step, for the join with the client's journal.
+	// processed keeps every successful step, for the join with the client's journal;
+	// effectEnd when each write's effect was applied, effects how long every effect took
+	// (the timed store reports them).
 	mu        sync.Mutex
 	processed []loadtest.Processed
+	effectEnd map[string]int64
+	effects   []time.Duration
 }
 
 // NewProbe builds the probe for a pipeline configured by cfg.
@@ -45,6 +49,7 @@ func NewProbe(cfg system.PipelineConfig) (*Probe, error) {
 		service: hist(loadtest.MetricProbeService, "Validation probe: the processing step's own duration, by state."),
 		pickup:  hist(loadtest.MetricProbePickup, "Validation probe: from a write's acceptance to the start of its processing step, by state."),
 		e2eObs:  map[string]prometheus.Observer{}, svcObs: map[string]prometheus.Observer{}, pkObs: map[string]prometheus.Observer{},
+		effectEnd: map[string]int64{},
 	}
 	states := cfg.States
 	if states == nil {
@@ -91,7 +96,8 @@ func (p *Probe) WorkFunc() system.WorkFunc {
 			if err == nil {
 				p.e2eObs[state].Observe(max(0, end.Sub(at).Seconds()))
 				p.mu.Lock()
-				p.processed = append(p.processed, loadtest.Processed{ID: ref.ID, Version: ref.Version, State: state, StartNs: start.UnixNano(), EndNs: end.UnixNano()})
+				p.processed = append(p.processed, loadtest.Processed{ID: ref.ID, Version: ref.Version, State: state,
+					StartNs: start.UnixNano(), StepEndNs: end.UnixNano(), EndNs: end.UnixNano()})
 				p.mu.Unlock()
 			}
 		}
@@ -99,11 +105,35 @@ func (p *Probe) WorkFunc() system.WorkFunc {
 	}
 }
 
-// Processed returns the successful steps so far.
+// Processed returns the successful steps so far, each ending when its effect was applied
+// where the timed store saw it.
 func (p *Probe) Processed() []loadtest.Processed {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]loadtest.Processed(nil), p.processed...)
+	out := append([]loadtest.Processed(nil), p.processed...)
+	for i := range out {
+		if e, ok := p.effectEnd[effectKey(out[i].ID, out[i].Version)]; ok && e > out[i].EndNs {
+			out[i].EndNs = e
+		}
+	}
+	return out
+}
+
+// effect records one processing effect (the timed store's MarkProcessed).
+func (p *Probe) effect(id string, version int64, applied bool, start, end time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.effects = append(p.effects, end.Sub(start))
+	if applied {
+		p.effectEnd[effectKey(id, version)] = end.UnixNano()
+	}
+}
+
+// Effects returns how long each processing effect took.
+func (p *Probe) Effects() []time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]time.Duration(nil), p.effects...)
 }
 
 // messageRef is what a pipeline message says (system/message.go):

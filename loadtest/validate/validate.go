@@ -222,6 +222,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.MeasureTime = time.Since(start)
 	rep.K6, rep.Measured = out, out.Result
+	// A processor's invocation in the simulator is its work and its calls (the table write);
+	// in the system the step and the effect, which the join has per message.
+	b := loadtest.Bind(s)
+	for _, fn := range b.Functions() {
+		states := b.StatesOf(fn)
+		var ds []time.Duration
+		for _, j := range joined {
+			if slices.Contains(states, j.State) {
+				ds = append(ds, time.Duration(j.EndNs-j.StartNs))
+			}
+		}
+		if c := rep.Measured.ComponentByName(fn.Name); c != nil && len(ds) > 0 {
+			c.Sojourn = loadtest.DurationStats(ds)
+		}
+	}
 	// The simulator's end to end runs from the client's arrival; the system's own histograms
 	// from the store's acceptance. The join gives the former, request by request.
 	if st, n := clientEndToEnd(joined, der.Duration); n > 0 {
