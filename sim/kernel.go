@@ -170,12 +170,26 @@ func (k *Kernel) Schedule(at Time, h HandlerID, op int32, arg int64) {
 	k.checkTag(op)
 	k.seq++
 	e := mkEvent(at, k.seq, h, op, arg)
-	if k.vacant {
-		k.vacant = false
-		k.queue.replaceRoot(e)
+	// eventList's methods, spelled out: the list's own would add a call to every event.
+	q := &k.queue
+	if q.radix {
+		if k.vacant {
+			k.vacant = false
+			q.rq.replaceRoot(e)
+			return
+		}
+		q.rq.push(e)
 		return
 	}
-	k.queue.push(e)
+	if k.vacant {
+		k.vacant = false
+		q.heap.replaceRoot(e)
+		return
+	}
+	q.heap.push(e)
+	if q.heap.n > radixAbove {
+		q.toRadix()
+	}
 }
 
 // After runs h.Handle(op, arg) after delay d.
@@ -219,7 +233,14 @@ func (k *Kernel) Run(end Time) {
 		k.handlers[ev.handler()].Handle(ev.op(), ev.arg)
 		if k.vacant {
 			k.vacant = false
-			q.removeRoot()
+			if q.radix {
+				q.rq.removeRoot()
+				if q.rq.n < heapBelow {
+					q.toHeap()
+				}
+			} else {
+				q.heap.removeRoot()
+			}
 		}
 	}
 	if !k.stop && k.now < end {
