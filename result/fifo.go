@@ -6,7 +6,7 @@ type FIFOFigures struct {
 	GroupBy string `json:"group_by"`
 	// Queue: PeakGroups is the most message groups with messages in the queue (waiting or
 	// in flight) at once, the ceiling of the consumer's concurrency; PeakBlockedGroups the
-	// most groups at once whose messages waited behind one in flight.
+	// most groups at once with messages waiting behind an earlier one of their group.
 	PeakGroups        int64 `json:"peak_groups,omitempty"`
 	PeakBlockedGroups int64 `json:"peak_blocked_groups,omitempty"`
 	// TPS is the queue's limit of calls per second per API action; ReceiveWaits counts the

@@ -147,6 +147,12 @@ type Region struct {
 	// EC2VCPUQuota is the account's running on-demand standard instances quota in vCPUs:
 	// Kubernetes nodes cannot be added beyond it.
 	EC2VCPUQuota int
+	// SQS FIFO throughput per queue and per API action (SendMessage, ReceiveMessage,
+	// DeleteMessage), in calls per second: SQSFifoTPS normally (300: with batches of 10,
+	// 3,000 messages/s), SQSFifoHighThroughputTPS in high-throughput mode (70,000 in
+	// us-east-1, us-west-2, eu-west-1; less elsewhere).
+	SQSFifoTPS               float64
+	SQSFifoHighThroughputTPS float64
 }
 
 // Kind is a component type.
@@ -297,6 +303,15 @@ type Topic struct {
 	// PublishRPS: 0 means the region's quota.
 	PublishRPS float64
 	Routes     []Route
+	// FIFO makes it an SNS FIFO topic: messages of one message group are delivered in the
+	// order they were published, at most GroupRPS per group and FifoTopicRPS for the
+	// topic, and only to FIFO queues.
+	FIFO bool
+	// GroupBy is the message group ID a FIFO topic's publisher sets: a mix attribute (e.g.
+	// state: one group per state), "request" (one group per request) or "user".
+	GroupBy      string
+	GroupRPS     float64
+	FifoTopicRPS float64
 }
 
 // Route is one subscription: messages matching Filter are delivered to To.
@@ -328,6 +343,21 @@ type Queue struct {
 	PollerMax      int // ceiling per mapping
 	// ThrottleBackoff is how long the pollers back off after a throttled invoke.
 	ThrottleBackoff Duration
+	// FIFO makes it an SQS FIFO queue: messages of one message group are received in order
+	// and only while no earlier message of the group is in flight (a failing message
+	// blocks its group until it succeeds or moves to the dead-letter queue), and each API
+	// action is limited to the region's sqs_fifo_tps calls per second.
+	FIFO bool
+	// HighThroughput selects a FIFO queue's high-throughput mode (the region's
+	// sqs_fifo_high_throughput_tps).
+	HighThroughput bool
+	// GroupBy is the message group ID of messages sent to a FIFO queue directly (as a
+	// component's next); a queue subscribed to a FIFO topic gets the topic's.
+	GroupBy string
+	// OrderKeys lists keys per which the run counts messages processed out of the order
+	// the queue received them (a mix attribute, "request" or "user"); a FIFO queue counts
+	// its group key as well.
+	OrderKeys []string
 }
 
 // Router is DNS routing in front of the regions (Route 53): every request goes to one of

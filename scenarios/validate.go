@@ -95,6 +95,7 @@ func (v *validator) scenario() {
 	v.reserved()
 	v.cycles()
 	v.routers()
+	v.fifo()
 	v.globalTables()
 }
 
@@ -234,6 +235,8 @@ func (v *validator) regions() {
 		pos("api_gateway_burst", float64(r.APIGatewayBurst))
 		pos("sns_publish_rps", r.SNSPublishRPS)
 		pos("ec2_vcpu_quota", float64(r.EC2VCPUQuota))
+		pos("sqs_fifo_tps", r.SQSFifoTPS)
+		pos("sqs_fifo_high_throughput_tps", r.SQSFifoHighThroughputTPS)
 		if r.LambdaUnreservedMin < 0 || r.LambdaUnreservedMin > r.LambdaConcurrency {
 			v.fail(p+".lambda_unreserved_min", "must be between 0 and lambda_concurrency (%d), got %d", r.LambdaConcurrency, r.LambdaUnreservedMin)
 		}

@@ -108,6 +108,12 @@ func (e *esm) fill() {
 			e.wake(e.gatherFrom + e.window)
 			break
 		}
+		if q.fifo != nil {
+			if ok, next := q.fifo.receiveCall(now); !ok {
+				e.wake(next)
+				break
+			}
+		}
 		b := q.takeBatch(now, e.batchSize)
 		if !e.fn.invokeBatch(q, b) {
 			q.giveBack(b, now+q.vt)

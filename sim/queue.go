@@ -28,9 +28,11 @@ type queue struct {
 	vt          Time
 	maxReceives int32
 	dlq         *queue
-	isDLQ       bool   // some queue dead-letters here
-	esm         *esm   // nil: no function consumes the queue
-	pull        puller // a consumer that pulls (a deployment's pods), instead of an esm
+	isDLQ       bool       // some queue dead-letters here
+	esm         *esm       // nil: no function consumes the queue
+	pull        puller     // a consumer that pulls (a deployment's pods), instead of an esm
+	fifo        *fifoQueue // nil: a standard queue (fifo.go)
+	order       queueOrder // order_keys checked (ordering.go)
 
 	visible   ring[qmsg]
 	batches   []qbatch
@@ -101,6 +103,18 @@ func (q *queue) link() error {
 	} else if spec.MaxReceives > 0 {
 		return fmt.Errorf("max_receives: needs dead_letter")
 	}
+	if spec.FIFO {
+		f, err := newFIFOQueue(q, spec)
+		if err != nil {
+			return err
+		}
+		q.fifo = f
+	}
+	o, err := newQueueOrder(q, spec)
+	if err != nil {
+		return err
+	}
+	q.order = o
 	if q.next == nil {
 		return nil
 	}
@@ -126,6 +140,9 @@ func (q *queue) link() error {
 // accept takes a request on the synchronous path (e.g. API Gateway's SQS integration): the
 // message is sent and the caller answered at once.
 func (q *queue) accept(r ReqID) {
+	if q.fifo != nil && q.fifo.refuseSend(r) {
+		return
+	}
 	q.apiSends++
 	q.m.hold(r)
 	q.enqueue(r)
@@ -152,7 +169,14 @@ func (q *queue) enqueue(r ReqID) {
 	if q.visible.len() == 0 && q.esm != nil {
 		q.esm.gatherFrom = now
 	}
-	q.visible.push(qmsg{r: r, sent: now})
+	if q.order != nil {
+		q.order.arrive(q.m, r)
+	}
+	if q.fifo != nil {
+		q.fifo.arrive(qmsg{r: r, sent: now})
+	} else {
+		q.visible.push(qmsg{r: r, sent: now})
+	}
 	if d := q.st.inSys.v - q.st.busy.v; d > q.maxDepth {
 		q.maxDepth = d
 	}
@@ -170,6 +194,19 @@ func (q *queue) fill() {
 
 // takeBatch receives up to n visible messages into a new batch.
 func (q *queue) takeBatch(now Time, n int) int32 {
+	if q.fifo != nil {
+		return q.fifo.takeBatch(now, n)
+	}
+	b := q.newBatch(now)
+	for range min(n, q.visible.len()) {
+		q.receive(now, b, q.visible.pop())
+	}
+	q.receives += q.receiveRequests(len(q.batches[b].msgs))
+	return b
+}
+
+// newBatch takes a free batch for a receive at now.
+func (q *queue) newBatch(now Time) int32 {
 	var b int32
 	if k := len(q.freeBatch); k > 0 {
 		b = q.freeBatch[k-1]
@@ -180,20 +217,19 @@ func (q *queue) takeBatch(now Time, n int) int32 {
 	}
 	bt := &q.batches[b]
 	bt.msgs, bt.recvAt = bt.msgs[:0], now
-	n = min(n, q.visible.len())
-	for range n {
-		msg := q.visible.pop()
-		msg.recv++
-		if msg.recv == 1 {
-			q.st.start(now, now-msg.sent)
-		} else {
-			q.st.busy.Add(now, 1)
-		}
-		q.maxAge = max(q.maxAge, now-msg.sent)
-		bt.msgs = append(bt.msgs, msg)
-	}
-	q.receives += q.receiveRequests(len(bt.msgs))
 	return b
+}
+
+// receive moves msg into batch b, received at now.
+func (q *queue) receive(now Time, b int32, msg qmsg) {
+	msg.recv++
+	if msg.recv == 1 {
+		q.st.start(now, now-msg.sent)
+	} else {
+		q.st.busy.Add(now, 1)
+	}
+	q.maxAge = max(q.maxAge, now-msg.sent)
+	q.batches[b].msgs = append(q.batches[b].msgs, msg)
 }
 
 // batchDone settles a batch whose invocation ended: deleted when it succeeded, back to the
@@ -201,6 +237,12 @@ func (q *queue) takeBatch(now Time, n int) int32 {
 func (q *queue) batchDone(b int32, ok bool) {
 	now := q.m.k.now
 	bt := &q.batches[b]
+	if ok && q.fifo != nil {
+		q.fifo.settle(b) // before the mapping looks for visible messages
+	}
+	if ok && q.order != nil {
+		q.order.batchDone(q.m, bt.msgs)
+	}
 	if q.esm != nil {
 		q.esm.active--
 	}
@@ -256,6 +298,11 @@ func (q *queue) returnDue(now Time) {
 		if q.visible.len() == 0 && q.esm != nil {
 			q.esm.gatherFrom = now
 		}
+		if q.fifo != nil {
+			q.fifo.giveBackBatch(now, b)
+			q.freeBatch = append(q.freeBatch, b)
+			continue
+		}
 		for _, msg := range q.batches[b].msgs {
 			if q.maxReceives > 0 && msg.recv >= q.maxReceives {
 				q.deadLetter(now, msg)
@@ -272,6 +319,9 @@ func (q *queue) returnDue(now Time) {
 }
 
 func (q *queue) deadLetter(now Time, msg qmsg) {
+	if q.order != nil {
+		q.order.drop(q.m, msg.r)
+	}
 	q.st.done(now, now-msg.sent)
 	q.deadLettered++
 	q.m.bindOnce(&q.boundDLQ, &q.node, "max receives", func() string {
@@ -285,6 +335,10 @@ func (q *queue) deadLetter(now Time, msg qmsg) {
 func (q *queue) resetStats(now Time) {
 	q.maxDepth = q.st.inSys.v - q.st.busy.v
 	q.deadLettered, q.redelivered, q.maxAge = 0, 0, 0
+	if q.fifo != nil {
+		q.fifo.resetStats()
+	}
+	q.order.reset()
 	q.apiSends, q.fromDLQ, q.receives, q.deletes, q.emptyReceives = 0, 0, 0, 0, 0
 	q.lastArrival = now
 }
@@ -303,6 +357,11 @@ func (q *queue) report(c *result.Component) {
 	for i := range q.visible.len() {
 		older(q.visible.buf[(q.visible.head+i)%len(q.visible.buf)].sent)
 	}
+	if q.fifo != nil {
+		q.fifo.oldest(older)
+		q.fifo.report(c)
+	}
+	q.order.report(c)
 	for _, rt := range q.returns {
 		for _, msg := range q.batches[rt.batch].msgs {
 			older(msg.sent)

@@ -25,6 +25,7 @@ type topic struct {
 	quota          *tokenBucket // the region's, or own
 	own            tokenBucket
 	routes         []topicRoute
+	fifo           *fifoTopic // nil: a standard topic (fifotopic.go)
 
 	published, delivered, unrouted int64
 	boundQuota                     bool
@@ -79,6 +80,13 @@ func newTopic(m *Model, n *node, c *scenarios.Component) (component, error) {
 		t.quota = &reg.sns
 	}
 	reg.topics++
+	if spec.FIFO {
+		f, err := newFIFOTopic(t, spec)
+		if err != nil {
+			return nil, err
+		}
+		t.fifo = f
+	}
 	return t, nil
 }
 
@@ -138,7 +146,13 @@ func (t *topic) accept(r ReqID) { t.m.reject(r) }
 // and made at 'at' within the invocation. It returns the latency the publisher waits, or
 // false when the quota throttles it (nothing is delivered then).
 func (t *topic) publish(now, at Time, r ReqID) (Time, bool) {
-	if !t.quota.take(now, 1) {
+	group := int32(-1)
+	if t.fifo != nil {
+		var ok bool
+		if group, ok = t.fifo.admit(now, r); !ok {
+			return 0, false
+		}
+	} else if !t.quota.take(now, 1) {
 		t.refused(&t.node)
 		t.m.bindOnce(&t.boundQuota, &t.node, "publish quota", func() string {
 			if t.quota == &t.own {
@@ -171,7 +185,11 @@ func (t *topic) publish(now, at Time, r ReqID) (Time, bool) {
 		}
 		routed = true
 		m.hold(r)
-		m.k.Schedule(sent+t.delLat.Sample(t.rng), t.id, opTopicDeliver, int64(i)<<32|int64(r))
+		deliver := sent + t.delLat.Sample(t.rng)
+		if t.fifo != nil {
+			deliver = t.fifo.deliverAt(group, deliver)
+		}
+		m.k.Schedule(deliver, t.id, opTopicDeliver, int64(i)<<32|int64(r))
 	}
 	if !routed {
 		t.unrouted++
@@ -188,6 +206,9 @@ func (t *topic) Handle(op int32, arg int64) {
 func (t *topic) resetStats(now Time) {
 	t.delay.resetStats(now)
 	t.published, t.delivered, t.unrouted = 0, 0, 0
+	if t.fifo != nil {
+		t.fifo.resetStats()
+	}
 }
 
 func (t *topic) report(c *result.Component) {
@@ -195,4 +216,7 @@ func (t *topic) report(c *result.Component) {
 	c.Published = t.published
 	c.Delivered = t.delivered
 	c.Unrouted = t.unrouted
+	if t.fifo != nil {
+		t.fifo.report(c)
+	}
 }

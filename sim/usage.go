@@ -71,7 +71,7 @@ func (g *gateway) usage(span Time) []result.Usage {
 // them at nothing).
 func (t *topic) usage(span Time) []result.Usage {
 	return []result.Usage{
-		{Price: "sns.standard.publishes", Item: "publishes (64 KB chunks)", Quantity: float64(t.published * chunks(t.m.payloadBytes()))},
+		{Price: "sns." + t.kindName() + ".publishes", Item: "publishes (64 KB chunks)", Quantity: float64(t.published * chunks(t.m.payloadBytes()))},
 		{Price: "sns.deliveries.sqs", Item: "deliveries to SQS", Quantity: float64(t.delivered)},
 	}
 }
@@ -117,7 +117,10 @@ const longPoll = 20 * Second
 //     of g between arrivals costs poller_start × ⌊g / 20 s⌋ empty receives. Gaps that long
 //     only occur at low rates, when nothing is queued, so backlog is not deducted.
 func (q *queue) usage(span Time) []result.Usage {
-	const kind = "standard"
+	kind := "standard"
+	if q.fifo != nil {
+		kind = "fifo"
+	}
 	per := chunks(q.m.payloadBytes())
 	fromSNS := q.st.offered - q.apiSends - q.fromDLQ
 	out := []result.Usage{}
@@ -161,4 +164,12 @@ func (q *queue) idleReceives(now Time) int64 {
 		return 0
 	}
 	return int64(q.esm.start) * int64((now-q.lastArrival)/longPoll)
+}
+
+// kindName is the topic's kind in price keys: standard or fifo.
+func (t *topic) kindName() string {
+	if t.fifo != nil {
+		return "fifo"
+	}
+	return "standard"
 }
