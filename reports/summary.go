@@ -282,6 +282,55 @@ var kindColumns = []kindColumn{
 		}
 		return s
 	}},
+	{"replicated writes", func(c *result.Component) string {
+		return nonZero(c.ReplicatedWrites, func() string {
+			s := count(c.ReplicatedWrites)
+			if l := c.ReplicationLag; l != nil {
+				s += " (lag p50 " + millis(l.P50) + ", p99 " + millis(l.P99) + ")"
+			}
+			return s
+		})
+	}},
+	{"routes", func(c *result.Component) string {
+		var parts []string
+		for _, rt := range c.Routes {
+			parts = append(parts, fmt.Sprintf("%s %s (share %s)", rt.To, count(rt.Requests), percent(rt.Share)))
+		}
+		return strings.Join(parts, ", ")
+	}},
+	{"FIFO", func(c *result.Component) string {
+		f := c.FIFO
+		if f == nil {
+			return ""
+		}
+		parts := []string{"groups per " + f.GroupBy}
+		if f.PeakGroups > 0 {
+			parts = append(parts, "peak groups "+count(f.PeakGroups))
+		}
+		if f.PeakBlockedGroups > 0 {
+			parts = append(parts, "peak blocked groups "+count(f.PeakBlockedGroups))
+		}
+		if f.ReceiveWaits > 0 {
+			parts = append(parts, "receives waiting for the "+sig3(f.TPS)+" calls/s limit "+count(f.ReceiveWaits))
+		}
+		if f.SendThrottled > 0 {
+			parts = append(parts, "sends throttled "+count(f.SendThrottled))
+		}
+		if f.GroupThrottled > 0 {
+			parts = append(parts, "refused by the group limit "+count(f.GroupThrottled))
+		}
+		if f.TopicThrottled > 0 {
+			parts = append(parts, "refused by the topic limit "+count(f.TopicThrottled))
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	}},
+	{"out of order", func(c *result.Component) string {
+		var parts []string
+		for _, o := range c.Ordering {
+			parts = append(parts, fmt.Sprintf("per %s %s of %s", o.Key, count(o.Violations), count(o.Checked)))
+		}
+		return strings.Join(parts, ", ")
+	}},
 }
 
 func nonZero(n int64, f func() string) string {
