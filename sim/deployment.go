@@ -81,6 +81,9 @@ type deployment struct {
 
 	hpa hpa
 
+	// readyTimes holds when pods became ready, oldest first, back to readiness_delay ago.
+	readyTimes ring[Time]
+
 	// Figures: replicas (desired), ready pods, ready worker slots, launched nodes.
 	replicas, readyPods, slots, nodesG Gauge
 	lastBusyArea, lastSlotArea         float64
@@ -234,6 +237,7 @@ func (d *deployment) link() error {
 		d.podReady(p, now)
 	}
 	d.podStarts, d.nodeLaunches = 0, 0
+	d.readyTimes = ring[Time]{} // the pods in service at time 0 are not new
 	d.m.k.Schedule(d.hpaPeriod, d.id, opHPA, 0)
 	d.m.k.Schedule(d.scan, d.id, opProvision, 0)
 	return nil
@@ -436,6 +440,7 @@ func (d *deployment) podReady(p int32, now Time) {
 	pd := &d.pods[p]
 	pd.state = podReady
 	d.readyPods.Add(now, 1)
+	d.readyTimes.push(now)
 	d.slots.Add(now, int64(d.conc))
 	for range d.conc {
 		d.idle = append(d.idle, idleWorker{pod: p, gen: pd.gen})

@@ -112,3 +112,25 @@ func TestDeploymentServesSynchronousRequests(t *testing.T) {
 	require.InDelta(t, 50.0, m.api.Stats().Mean, 1e-9)
 	requireChecksPass(t, m)
 }
+
+// The cpu metric trusts a pod only once it has been ready for the readiness delay: 100
+// requests/s of 100 ms keep 3 pods saturated, so the HPA at 15 s asks for ceil(3 × 1/0.8) =
+// 4. The 4th pod waits for a node (launched at the 20 s scan, ready at 80 s) and starts at
+// 83 s; until it has been ready 30 s, each evaluation counts it as idle — 3 of 4 pods busy,
+// a ratio of 0.94, which does not reverse into a scale-down but stops the scale-up — so the
+// next step, to 5, comes at 120 s, the first evaluation after 113 s.
+func TestDeploymentCPUMetricWaitsTheReadinessDelay(t *testing.T) {
+	sc := kubeScenario(100, 10*time.Minute, "k", deploymentComp("k", func(d *scenarios.Deployment) {
+		d.Metric, d.Target, d.MinReplicas = "cpu", 0.8, 3
+	}))
+	m, err := build(sc, sc.Seed)
+	require.NoError(t, err)
+	k := comp[*deployment](t, m, "k")
+	for _, step := range []struct {
+		at   Time
+		want int64
+	}{{14 * Second, 3}, {16 * Second, 4}, {119 * Second, 4}, {121 * Second, 5}} {
+		m.k.Run(step.at)
+		require.Equal(t, step.want, k.replicas.Value(), "at %v", time.Duration(step.at))
+	}
+}

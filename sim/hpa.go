@@ -114,9 +114,14 @@ func (d *deployment) metricRatio(now Time, current int) float64 {
 		util = dBusy / dSlots
 	}
 	ratio := util / spec.Target
-	// On a scale-up, pods not yet ready (or within the readiness delay) count as idle.
-	if ready := int(d.readyPods.Value()); ratio > 1 && current > ready {
-		ratio = util * float64(ready) / float64(current) / spec.Target
+	// On a scale-up, pods not yet ready, or ready for less than the readiness delay, count
+	// as idle (the HPA does not trust their CPU yet).
+	for d.readyTimes.len() > 0 && *d.readyTimes.peek() <= now-d.readinessDelay {
+		d.readyTimes.pop()
+	}
+	if ready := max(0, int(d.readyPods.Value())-d.readyTimes.len()); ratio > 1 && current > ready {
+		// As the HPA does, a recount that reverses the direction means no change.
+		ratio = max(1, util*float64(ready)/float64(current)/spec.Target)
 	}
 	return ratio
 }
