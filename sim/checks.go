@@ -185,8 +185,8 @@ func ciCheck(name, figure string, sim, want, half float64, unit string) result.C
 // being processed at the end of the run.
 func (m *Model) conservationCheck() result.Check {
 	open := int64(0)
-	for i := range m.reqs {
-		q := &m.reqs[i]
+	for i := range m.reqs.len() {
+		q := m.reqs.at(ReqID(i))
 		if q.holds > 0 && q.measured && !q.rejected {
 			open++
 		}

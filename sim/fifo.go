@@ -121,7 +121,7 @@ func (f *fifoQueue) group(r ReqID) int32 {
 	case keyRequest:
 		return -1
 	case keyUser:
-		k = f.q.m.reqs[r].user
+		k = f.q.m.reqs.at(r).user
 		if g, ok := f.byUser[k]; ok {
 			return g
 		}
@@ -129,7 +129,7 @@ func (f *fifoQueue) group(r ReqID) int32 {
 		f.byUser[k] = g
 		return g
 	default:
-		k = uint32(f.q.m.reqs[r].attrs[f.slot])
+		k = uint32(f.q.m.reqs.at(r).attrs[f.slot])
 		if g := f.byAttr[k]; g > 0 {
 			return g - 1
 		}

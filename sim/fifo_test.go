@@ -241,7 +241,7 @@ func TestFIFOTopicDeliversAGroupInPublishOrder(t *testing.T) {
 	for g := range q.fifo.groups {
 		last := Time(-1)
 		for n := q.fifo.groups[g].head; n >= 0; n = q.fifo.nodes[n].next {
-			arrived := m.reqs[q.fifo.nodes[n].msg.r].arrived
+			arrived := m.reqs.at(q.fifo.nodes[n].msg.r).arrived
 			require.Greater(t, arrived, last, "group %d: published in arrival order (the publisher takes 1 ms each)", g)
 			last = arrived
 			parked++

@@ -84,7 +84,7 @@ func (f *fifoTopic) group(now Time, r ReqID) int32 {
 	case keyRequest:
 		return -1
 	case keyAttr:
-		v := f.t.m.reqs[r].attrs[f.slot]
+		v := f.t.m.reqs.at(r).attrs[f.slot]
 		if g := f.byAttr[v]; g > 0 {
 			return g - 1
 		}
@@ -93,7 +93,7 @@ func (f *fifoTopic) group(now Time, r ReqID) int32 {
 		return g
 	}
 	f.expire(now)
-	u := f.t.m.reqs[r].user
+	u := f.t.m.reqs.at(r).user
 	if g, ok := f.byUser[u]; ok {
 		return g
 	}

@@ -83,7 +83,7 @@ func (o *orderTracker) arrive(m *Model, r ReqID) {
 	if o.kind != keyUser {
 		return
 	}
-	u := m.reqs[r].user
+	u := m.reqs.at(r).user
 	e := o.byUser[u]
 	e.present++
 	o.byUser[u] = e
@@ -93,9 +93,9 @@ func (o *orderTracker) arrive(m *Model, r ReqID) {
 func (o *orderTracker) done(m *Model, r ReqID, sent Time) {
 	switch o.kind {
 	case keyAttr:
-		o.count.done(sent, &o.byAttr[m.reqs[r].attrs[o.slot]])
+		o.count.done(sent, &o.byAttr[m.reqs.at(r).attrs[o.slot]])
 	case keyUser:
-		u := m.reqs[r].user
+		u := m.reqs.at(r).user
 		e := o.byUser[u]
 		o.count.done(sent, &e.maxDone)
 		o.leave(u, e)
@@ -107,7 +107,7 @@ func (o *orderTracker) done(m *Model, r ReqID, sent Time) {
 // drop notes a message for r leaving unprocessed (dead-lettered).
 func (o *orderTracker) drop(m *Model, r ReqID) {
 	if o.kind == keyUser {
-		u := m.reqs[r].user
+		u := m.reqs.at(r).user
 		o.leave(u, o.byUser[u])
 	}
 }

@@ -140,7 +140,7 @@ func (r *router) pick(q ReqID) int {
 		r.current[best]--
 		return best
 	case r.byUser:
-		u = float64(splitmix64(uint64(r.m.reqs[q].user)^r.salt)>>11) / (1 << 53)
+		u = float64(splitmix64(uint64(r.m.reqs.at(q).user)^r.salt)>>11) / (1 << 53)
 	default:
 		u = r.rng.Float64()
 	}

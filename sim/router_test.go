@@ -129,8 +129,8 @@ func TestLatencyRoutingKeepsEachUserInOneRegion(t *testing.T) {
 	r := comp[*router](t, m, "dns")
 	region := map[uint32]int{}
 	for u := range uint32(2000) {
-		i := len(m.reqs)
-		m.reqs = append(m.reqs, request{user: u})
+		i := m.reqs.add()
+		m.reqs.at(i).user = u
 		region[u] = r.pick(ReqID(i))
 		require.Equal(t, region[u], r.pick(ReqID(i)), "user %d always to the same region", u)
 	}
@@ -141,7 +141,7 @@ func TestLatencyRoutingKeepsEachUserInOneRegion(t *testing.T) {
 		}
 	}
 	require.InDelta(t, 0.6*2000, float64(first), 4*math.Sqrt(2000*0.6*0.4))
-	m.reqs = m.reqs[:0]
+	m.reqs = reqSlab{}
 	m.k.Run(m.horizon)
 	require.Equal(t, m.offered, r.routes[0].requests+r.routes[1].requests)
 	requireChecksPass(t, m)

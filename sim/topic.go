@@ -168,7 +168,7 @@ func (t *topic) publish(now, at Time, r ReqID) (Time, bool) {
 	t.published++
 	sent := at + lat
 	m := t.m
-	q := &m.reqs[r]
+	q := m.reqs.at(r)
 	routed := false
 	for i := range t.routes {
 		rt := &t.routes[i]

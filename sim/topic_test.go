@@ -42,8 +42,8 @@ func publishing(routes []scenarios.Route, queues ...string) *scenarios.Scenario 
 // was delivered to exactly one sink queue, which holds it).
 func statesHeld(m *Model) []int64 {
 	n := make([]int64, len(states.Values))
-	for i := range m.reqs {
-		if q := &m.reqs[i]; q.holds > 0 {
+	for i := range m.reqs.len() {
+		if q := m.reqs.at(ReqID(i)); q.holds > 0 {
 			n[q.attrs[0]] += int64(q.holds)
 		}
 	}
@@ -100,8 +100,8 @@ func TestTopicFilterPoliciesAnyOfExistsAndUnrouted(t *testing.T) {
 	// approved and rejected requests hold two messages (done, all), cancelled two (all,
 	// none), pending one (all).
 	var per [4]int64
-	for i := range m.reqs {
-		if q := &m.reqs[i]; q.holds > 0 {
+	for i := range m.reqs.len() {
+		if q := m.reqs.at(ReqID(i)); q.holds > 0 {
 			per[q.attrs[0]]++
 			want := int32(1)
 			if q.attrs[0] != 0 {
