@@ -1,6 +1,7 @@
 // Package scenarios defines Headroom's scenario format and loads it: a YAML file that
 // describes a workload, the quotas of each region, and a graph of typed components (pool,
-// gateway, function, table, topic, queue) linked by next, calls and routes. The same
+// gateway, function, table, topic, queue; loadbalancer, vmtier, cache, database;
+// deployment) linked by next, calls and routes. The same
 // format expresses the seed architectures, their scaling alternatives and a bare M/M/c
 // queue; the simulator, the real system and the load harness all read the resolved
 // Scenario and nothing else.
@@ -12,7 +13,8 @@
 //     relative to the extending file); merge them, the extending file winning key by key;
 //  2. apply the --set overrides (WithSets) by dotted path;
 //  3. lay the defaults of defaults.yaml underneath: scenario-wide keys, region quotas,
-//     per-kind component defaults, cold-start distributions per runtime;
+//     per-kind component defaults, cold-start distributions per runtime, a deployment's
+//     node provisioner's delays, the instance types table;
 //  4. decode into the Go types of scenario.go, by reflection (a field's key is its name in
 //     snake_case, a Duration or Dist field takes unit suffixes);
 //  5. validate ranges, references, the graph and the shared quotas.
