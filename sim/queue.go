@@ -34,7 +34,7 @@ type queue struct {
 	fifo        *fifoQueue // nil: a standard queue (fifo.go)
 	order       queueOrder // order_keys checked (ordering.go)
 
-	visible   ring[qmsg]
+	visible   deque[qmsg]
 	batches   []qbatch
 	freeBatch []int32
 	returns   returnHeap
@@ -244,7 +244,7 @@ func (q *queue) batchDone(b int32, ok bool) {
 		q.order.batchDone(q.m, bt.msgs)
 	}
 	if q.esm != nil {
-		q.esm.active--
+		q.esm.batchEnded(now)
 	}
 	if ok {
 		q.deletes += int64(len(bt.msgs)+9) / 10 // DeleteMessageBatch takes up to 10
@@ -355,7 +355,7 @@ func (q *queue) report(c *result.Component) {
 		older(q.sinkFirst)
 	}
 	for i := range q.visible.len() {
-		older(q.visible.buf[(q.visible.head+i)%len(q.visible.buf)].sent)
+		older(q.visible.at(i).sent)
 	}
 	if q.fifo != nil {
 		q.fifo.oldest(older)
