@@ -343,6 +343,10 @@ type Queue struct {
 	PollerMax      int // ceiling per mapping
 	// ThrottleBackoff is how long the pollers back off after a throttled invoke.
 	ThrottleBackoff Duration
+	// PollDelay is how long a poller whose batch is done takes to delete it and receive the
+	// next one (the SQS round trips) while messages wait: the function's environment is free
+	// meanwhile, and any other invocation may take its concurrency.
+	PollDelay Duration
 	// FIFO makes it an SQS FIFO queue: messages of one message group are received in order
 	// and only while no earlier message of the group is in flight (a failing message
 	// blocks its group until it succeeds or moves to the dead-letter queue), and each API

@@ -50,6 +50,9 @@ type esm struct {
 	gatherFrom Time
 	wakeAt     Time // the earliest pending wake-up, -1 when none
 	boundCap   bool
+	// pollDelay and repoll: pollers between a finished batch and their next receive.
+	pollDelay Time
+	repoll    ring[Time]
 }
 
 func newESM(q *queue, fn *function, spec *scenarios.Queue) (*esm, error) {
@@ -59,6 +62,9 @@ func newESM(q *queue, fn *function, spec *scenarios.Queue) (*esm, error) {
 	if spec.PollerStart < 1 || spec.PollerMax < spec.PollerStart {
 		return nil, fmt.Errorf("poller_start must be >= 1 and poller_max >= poller_start")
 	}
+	if spec.PollDelay < 0 {
+		return nil, fmt.Errorf("poll_delay: must be >= 0")
+	}
 	if spec.ThrottleBackoff <= 0 {
 		return nil, fmt.Errorf("throttle_backoff: must be > 0 (a mapping that retried a throttled invoke at once would never let time pass)")
 	}
@@ -66,7 +72,7 @@ func newESM(q *queue, fn *function, spec *scenarios.Queue) (*esm, error) {
 		q: q, fn: fn, batchSize: spec.BatchSize, window: Dur(spec.BatchingWindow.D()),
 		start: float64(spec.PollerStart), cap: float64(spec.PollerMax), capName: "poller max",
 		rate:    float64(spec.PollerRampPerM) / float64(Minute),
-		backoff: Dur(spec.ThrottleBackoff.D()), wakeAt: -1,
+		backoff: Dur(spec.ThrottleBackoff.D()), wakeAt: -1, pollDelay: Dur(spec.PollDelay.D()),
 	}
 	if spec.MaxConcurrency > 0 && float64(spec.MaxConcurrency) < e.cap {
 		e.cap, e.capName = float64(spec.MaxConcurrency), "max concurrency"
@@ -160,10 +166,29 @@ func (e *esm) wake(at Time) {
 	e.q.m.k.Schedule(at, e.q.id, opQueueWake, 0)
 }
 
-// woken handles a wake-up event.
+// batchEnded frees the poller of a batch that is over: at once when nothing waits, else
+// after its poll delay.
+func (e *esm) batchEnded(now Time) {
+	if e.pollDelay > 0 && e.q.visible.len() > 0 {
+		e.repoll.push(now + e.pollDelay)
+		e.wake(now + e.pollDelay)
+		return
+	}
+	e.active--
+}
+
+// woken handles a wake-up event: pollers back from their receive, the end of a back-off or
+// of a batching window.
 func (e *esm) woken(now Time) {
 	if now == e.wakeAt {
 		e.wakeAt = -1
+	}
+	for e.repoll.len() > 0 && *e.repoll.peek() <= now {
+		e.repoll.pop()
+		e.active--
+	}
+	if e.repoll.len() > 0 {
+		e.wake(*e.repoll.peek())
 	}
 	e.fill()
 }
