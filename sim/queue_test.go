@@ -157,3 +157,54 @@ func TestBatchingWindowWaitsForAFullBatchOrTheWindow(t *testing.T) {
 	m = runDrained(t, deterministic(20, 10*time.Minute, "q", testRegion(), q, fn("proc", time.Millisecond)))
 	require.Equal(t, int64(1200), comp[*function](t, m, "proc").invocations)
 }
+
+// A poller whose batch is done needs poll_delay before its next invoke while messages wait.
+// Ten pollers (start = max = 10) on a backlog, 100 ms a batch of one, 20 ms to come back:
+// each poller runs a batch every 120 ms, so 83.3 messages/s, and the function holds
+// 10 × 100/120 = 8.33 executions on average — the rest of the time its concurrency is free.
+func TestPollDelayFreesTheConcurrencyBetweenBatches(t *testing.T) {
+	q := queueComp("q", "p", func(q *scenarios.Queue) {
+		q.BatchSize, q.PollerStart, q.PollerMax, q.PollerRampPerM = 1, 10, 10, 0
+		q.PollDelay = scenarios.Duration(20 * time.Millisecond)
+	})
+	m := runModel(t, deterministic(200, time.Minute, "q", testRegion(), q, fn("p", 100*time.Millisecond)))
+	p := comp[*function](t, m, "p")
+	require.InDelta(t, 83.33*60, float64(p.invocations), 12)
+	require.InDelta(t, 8.333, p.st.busy.Mean(m.k.now), 0.05)
+	require.Equal(t, int64(10), p.st.busy.Peak())
+}
+
+// Sharing the account's pool with a busy synchronous function: with no poll delay the
+// mapping refills each slot the instant it frees and is throttled only when an idle poller
+// wakes to a new message, the synchronous callers take the throttles; with the delay the
+// synchronous path takes the freed slots in the gap and the mapping's invokes are throttled
+// many times more.
+func TestPollDelayLetsASynchronousPathTakeTheConsumersConcurrency(t *testing.T) {
+	throttles := func(delay time.Duration) (sync, consumer int64) {
+		reg := testRegion()
+		reg.LambdaConcurrency, reg.LambdaUnreservedMin = 10, 0
+		// 500/s of 10 ms on average (8 ms exponential + the 2 ms publish): 5 executions on
+		// average, fluctuating, beside the consumer's 5 pollers in a pool of 10.
+		s := fn("s", 0, func(f *scenarios.Function) {
+			f.Duration = scenarios.Dist{Kind: scenarios.DistExponential, Mean: scenarios.Duration(8 * time.Millisecond)}
+			f.Calls = []scenarios.Call{{To: "t", Op: "publish"}}
+		})
+		tp := &scenarios.Component{Name: "t", Kind: scenarios.KindTopic, Topic: &scenarios.Topic{
+			PublishLatency: constant(2 * time.Millisecond), DeliveryLatency: constant(10 * time.Millisecond),
+			Routes: []scenarios.Route{{To: "q"}},
+		}}
+		q := queueComp("q", "p", func(q *scenarios.Queue) {
+			q.BatchSize, q.PollerStart, q.PollerMax = 1, 5, 5
+			q.PollDelay = scenarios.Duration(delay)
+		})
+		m := runModel(t, deterministic(500, time.Minute, "s", reg, s, tp, q, fn("p", 100*time.Millisecond)))
+		requireChecksPass(t, m)
+		return comp[*function](t, m, "s").st.throttled, comp[*function](t, m, "p").st.throttled
+	}
+	s0, p0 := throttles(0)
+	s20, p20 := throttles(20 * time.Millisecond)
+	t.Logf("throttled without delay: sync %d, consumer %d; with 20 ms: sync %d, consumer %d", s0, p0, s20, p20)
+	require.Greater(t, s0, int64(0))
+	require.Greater(t, p20, 10*p0)
+	require.Less(t, s20, s0)
+}
