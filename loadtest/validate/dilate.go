@@ -58,7 +58,10 @@ var scenarioScaling = map[string]scaling{
 	// Objectives and claims judge results; validation judges the results brought back to
 	// the real clock and does not use the simulator's verdicts on them.
 	"SLO.Value": keep, "Claim.AtLeast": keep, "Claim.MonthlyUSD": keep, "Claim.Under": keep,
-	"Region.EC2VCPUQuota":                keep,
+	"Region.EC2VCPUQuota": keep,
+	"Region.SQSFifoTPS":   perTime, "Region.SQSFifoHighThroughputTPS": perTime,
+	"Topic.GroupRPS": perTime, "Topic.FifoTopicRPS": perTime,
+	"RouterRoute.Weight": keep, "RouterRoute.Clients": keep, // shares of the traffic
 	"LoadBalancer.RequestsPerConnection": keep,
 	"VMTier.Instances":                   keep, "VMTier.Workers": keep,
 	"Cache.Instances": keep, "Cache.HitRatio": keep, "Cache.MemoryMB": keep, "Cache.ReservedMemoryPercent": keep,
