@@ -10,8 +10,8 @@ type FIFOFigures struct {
 	PeakGroups        int64 `json:"peak_groups,omitempty"`
 	PeakBlockedGroups int64 `json:"peak_blocked_groups,omitempty"`
 	// TPS is the queue's limit of calls per second per API action; ReceiveWaits counts the
-	// times the consumer had messages to take but no call left in the second (it waited
-	// for the next), SendThrottled the direct sends refused by the limit.
+	// times the consumer had messages to take but no call left (each wait for the next
+	// call once), SendThrottled the direct sends refused by the limit.
 	TPS           float64 `json:"tps,omitempty"`
 	ReceiveWaits  int64   `json:"receive_waits,omitempty"`
 	SendThrottled int64   `json:"send_throttled,omitempty"`

@@ -22,7 +22,7 @@ import (
 // messages in order, up to the batch size, then the next ready group's (a batch may hold
 // several groups, as Lambda's do): the standard queue's code runs unchanged on the ring.
 // Every step is O(1) per message. Groups are found by key: a dense table for a mix
-// attribute (at most 256 values), a map holding only the users with messages in the queue
+// attribute (at most 256 values), a userTable holding only the users with messages in the queue
 // for per-user groups, and nothing for per-request groups (every message its own group,
 // never blocked: FIFO's limits without its ordering).
 //
@@ -39,7 +39,7 @@ type fifoQueue struct {
 	groups   []fgroup
 	free     []int32
 	byAttr   [256]int32 // attribute value → group + 1 (0: none)
-	byUser   map[uint32]int32
+	byUser   userTable
 	nodes    []fnode
 	freeNode int32
 	// taken records, per batch, the group of each of its messages.
@@ -47,6 +47,7 @@ type fifoQueue struct {
 
 	tps        float64
 	recv, send tokenBucket
+	waitUntil  Time // no receive call left before this
 
 	present, peakGroups, blocked, peakBlocked int64
 	receiveWaits, sendThrottled               int64
@@ -85,7 +86,7 @@ func newFIFOQueue(q *queue, spec *scenarios.Queue) (*fifoQueue, error) {
 	f := &fifoQueue{q: q, freeNode: -1}
 	switch g := spec.GroupBy; g {
 	case scenarios.KeyUser:
-		f.key, f.byUser = keyUser, map[uint32]int32{}
+		f.key = keyUser
 	case scenarios.KeyRequest, "":
 		f.key = keyRequest
 	default:
@@ -122,11 +123,11 @@ func (f *fifoQueue) group(r ReqID) int32 {
 		return -1
 	case keyUser:
 		k = f.q.m.reqs.at(r).user
-		if g, ok := f.byUser[k]; ok {
+		if g, ok := f.byUser.get(k); ok {
 			return g
 		}
 		g := f.newGroup(k)
-		f.byUser[k] = g
+		f.byUser.put(k, g)
 		return g
 	default:
 		k = uint32(f.q.m.reqs.at(r).attrs[f.slot])
@@ -182,7 +183,7 @@ func (f *fifoQueue) release(g int32) {
 	if f.key != keyUser || gr.present > 0 || gr.locked {
 		return
 	}
-	delete(f.byUser, gr.key)
+	f.byUser.del(gr.key)
 	f.free = append(f.free, g)
 }
 
@@ -288,8 +289,12 @@ func (f *fifoQueue) takeBatch(now Time, n int) int32 {
 }
 
 // receiveCall takes a ReceiveMessage call from the quota at now; when none is left it
-// counts the wait and returns the time the next one comes.
+// returns the time the next one comes, and counts the wait (once per wait, however often
+// the consumer looks meanwhile).
 func (f *fifoQueue) receiveCall(now Time) (ok bool, next Time) {
+	if now < f.waitUntil {
+		return false, f.waitUntil
+	}
 	if f.recv.take(now, 1) {
 		return true, 0
 	}
@@ -298,7 +303,8 @@ func (f *fifoQueue) receiveCall(now Time) (ok bool, next Time) {
 		return fmt.Sprintf("the consumer waits for ReceiveMessage calls: %g per second per API action (%s)", f.tps, f.mode())
 	})
 	missing := 1 - f.recv.tokens(now)
-	return false, now + max(1, Time(missing/f.tps*float64(Second))+1)
+	f.waitUntil = now + max(1, Time(missing/f.tps*float64(Second))+1)
+	return false, f.waitUntil
 }
 
 func (f *fifoQueue) mode() string {

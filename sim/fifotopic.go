@@ -16,7 +16,7 @@ import (
 // order they were published.
 //
 // Group state: a dense table for a mix attribute; for users, a slab entry per user who
-// published within the last burst window or has a delivery pending, found through a map and
+// published within the last burst window or has a delivery pending, found through a userTable and
 // expired from a FIFO ring in publish order (an idle group's bucket is full again and its
 // deliveries are done, so it is the same as none) — O(1) amortised per publish; per-request
 // groups publish once each, so they need none (their one publish always finds the group's
@@ -30,7 +30,7 @@ type fifoTopic struct {
 	groupRate, groupCap  float64
 	window               Time // a group's bucket refills completely within this
 	byAttr               [256]int32
-	byUser               map[uint32]int32
+	byUser               userTable
 	pubs                 []pubGroup
 	freePubs             []int32
 	expiry               ring[pubExpiry]
@@ -63,7 +63,7 @@ func newFIFOTopic(t *topic, spec *scenarios.Topic) (*fifoTopic, error) {
 	f.window = Time(f.groupCap / f.groupRate * float64(Second))
 	switch spec.GroupBy {
 	case scenarios.KeyUser:
-		f.key, f.byUser = keyUser, map[uint32]int32{}
+		f.key = keyUser
 	case scenarios.KeyRequest:
 		f.key = keyRequest
 	case "":
@@ -94,11 +94,11 @@ func (f *fifoTopic) group(now Time, r ReqID) int32 {
 	}
 	f.expire(now)
 	u := f.t.m.reqs.at(r).user
-	if g, ok := f.byUser[u]; ok {
+	if g, ok := f.byUser.get(u); ok {
 		return g
 	}
 	g := f.newPub(u)
-	f.byUser[u] = g
+	f.byUser.put(u, g)
 	f.pubs[g].lastPub = now
 	f.expiry.push(pubExpiry{at: now + f.window, g: g})
 	return g
@@ -131,7 +131,7 @@ func (f *fifoTopic) expire(now Time) {
 		case p.lastDeliv > now:
 			f.expiry.push(pubExpiry{at: p.lastDeliv, g: e.g})
 		default:
-			delete(f.byUser, p.user)
+			f.byUser.del(p.user)
 			p.live = false
 			f.freePubs = append(f.freePubs, e.g)
 		}

@@ -45,15 +45,17 @@ func (o *orderCount) result() result.Ordering {
 //   - a mix attribute: maxDone per value, a dense table.
 //   - user: maxDone per user, kept only while the user has messages in the queue (the count
 //     of them is kept with it): once they are all processed, any later message arrived
-//     after every processed one, so the mark can be forgotten. The map holds the users with
-//     messages in the queue, not all users.
+//     after every processed one, so the mark can be forgotten. The table holds the users
+//     with messages in the queue, not all users.
 //   - request: one message per request and queue, so never out of order; counted only.
 type orderTracker struct {
 	count  orderCount
 	kind   groupKey
 	slot   int
 	byAttr [256]Time
-	byUser map[uint32]userOrder
+	byUser userTable // user → index in users
+	users  []userOrder
+	free   []int32
 }
 
 type userOrder struct {
@@ -65,7 +67,7 @@ func newOrderTracker(m *Model, key string) (*orderTracker, error) {
 	o := &orderTracker{count: orderCount{key: key}}
 	switch key {
 	case scenarios.KeyUser:
-		o.kind, o.byUser = keyUser, map[uint32]userOrder{}
+		o.kind = keyUser
 	case scenarios.KeyRequest:
 		o.kind = keyRequest
 	default:
@@ -84,9 +86,18 @@ func (o *orderTracker) arrive(m *Model, r ReqID) {
 		return
 	}
 	u := m.reqs.at(r).user
-	e := o.byUser[u]
-	e.present++
-	o.byUser[u] = e
+	i, ok := o.byUser.get(u)
+	if !ok {
+		if n := len(o.free); n > 0 {
+			i, o.free = o.free[n-1], o.free[:n-1]
+			o.users[i] = userOrder{}
+		} else {
+			o.users = append(o.users, userOrder{})
+			i = int32(len(o.users) - 1)
+		}
+		o.byUser.put(u, i)
+	}
+	o.users[i].present++
 }
 
 // done checks a processed message for r, received at sent.
@@ -96,9 +107,9 @@ func (o *orderTracker) done(m *Model, r ReqID, sent Time) {
 		o.count.done(sent, &o.byAttr[m.reqs.at(r).attrs[o.slot]])
 	case keyUser:
 		u := m.reqs.at(r).user
-		e := o.byUser[u]
-		o.count.done(sent, &e.maxDone)
-		o.leave(u, e)
+		i, _ := o.byUser.get(u)
+		o.count.done(sent, &o.users[i].maxDone)
+		o.leave(u, i)
 	default:
 		o.count.checked++
 	}
@@ -108,16 +119,17 @@ func (o *orderTracker) done(m *Model, r ReqID, sent Time) {
 func (o *orderTracker) drop(m *Model, r ReqID) {
 	if o.kind == keyUser {
 		u := m.reqs.at(r).user
-		o.leave(u, o.byUser[u])
+		i, _ := o.byUser.get(u)
+		o.leave(u, i)
 	}
 }
 
-func (o *orderTracker) leave(u uint32, e userOrder) {
-	if e.present--; e.present <= 0 {
-		delete(o.byUser, u)
-		return
+// leave counts a message of user u (entry i) out, forgetting the user at its last.
+func (o *orderTracker) leave(u uint32, i int32) {
+	if o.users[i].present--; o.users[i].present <= 0 {
+		o.byUser.del(u)
+		o.free = append(o.free, i)
 	}
-	o.byUser[u] = e
 }
 
 // queueOrder holds a queue's order trackers (order_keys), nil when it has none.
