@@ -55,6 +55,7 @@ type bpOptions struct {
 	progress       func(probe result.Probe)
 	estimate       float64
 	estimateSpread float64
+	nominalRun     *result.Result
 }
 
 // WithTolerance sets the relative width at which the search stops (default 0.02: the
@@ -86,6 +87,28 @@ func WithBreakpointPrices(t *cost.Table) BreakpointOption { return func(o *bpOpt
 // instead of the scenario's own load: the first probes are spread% either side of it.
 func WithEstimate(load, spread float64) BreakpointOption {
 	return func(o *bpOptions) { o.estimate, o.estimateSpread = load, spread }
+}
+
+// WithNominalRun gives the search a run of the scenario at its own load (compare has one):
+// the search starts around the load it estimates (EstimateFromRun), unless WithEstimate
+// says otherwise, and autoscaled deployments start each probe sized from its peak.
+func WithNominalRun(r *result.Result) BreakpointOption {
+	return func(o *bpOptions) { o.nominalRun = r }
+}
+
+// NeedsNominalRun reports whether probes of sc start better sized from a run at its own
+// load: it has autoscaled deployments and a daily profile (probes of a flat profile run
+// the scenario's own horizon).
+func NeedsNominalRun(sc *scenarios.Scenario) bool {
+	if sc.Workload.Users == 0 || sc.Workload.Profile.Kind == "flat" || sc.Workload.Profile.Kind == "" {
+		return false
+	}
+	for _, c := range sc.Components {
+		if c.Deployment != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // EstimateFromRun estimates the breakpoint from a run of the scenario at its own load
@@ -128,6 +151,11 @@ func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...Breakpoint
 	}
 	if o.prices == nil {
 		o.prices = cost.Default()
+	}
+	if o.nominalRun != nil && o.estimate == 0 {
+		if est, ok := EstimateFromRun(sc, o.nominalRun); ok {
+			o.estimate, o.estimateSpread = est, 0.03
+		}
 	}
 	plan := newProbePlan(sc, o)
 	s := &search{sc: sc, slos: slos, o: o, plan: plan, done: map[float64]*probeOut{}}
@@ -175,18 +203,15 @@ func newProbePlan(sc *scenarios.Scenario, o bpOptions) *probePlan {
 	case "diurnal":
 		w, m := o.warmup, o.window
 		peak := math.Mod((w + m/2).Hours(), 24)
-		comps, warmed := warmComponents(sc.Components)
 		p.method = fmt.Sprintf("each probe simulates the busiest %s of the day (the %s peak ± %s) after %s of warm-up at the rising rate; SLOs are judged over that window",
 			span(m), clock(prof.PeakHour), span(m/2), span(w))
-		if len(warmed) > 0 {
-			p.method += fmt.Sprintf("; %s start warm (on-demand tables that served this load the day before)", strings.Join(warmed, ", "))
-		}
+		p.method += p.warmNote(o.nominalRun)
 		p.scenario = func(load float64) *scenarios.Scenario {
 			c := *sc
 			setLoad(&c, load)
 			c.Horizon, c.Warmup = scenarios.Duration(w+m), scenarios.Duration(w)
 			c.Workload.Profile.PeakHour = peak
-			c.Components = comps
+			c.Components = p.warm(load, o.nominalRun)
 			return &c
 		}
 	case "hourly":
@@ -201,18 +226,15 @@ func newProbePlan(sc *scenarios.Scenario, o bpOptions) *probePlan {
 		for i := range rot {
 			rot[i] = prof.Hourly[(i+busiest+23)%24]
 		}
-		comps, warmed := warmComponents(sc.Components)
 		p.method = fmt.Sprintf("each probe simulates the busiest hour (%s–%s) after the hour before it as warm-up; SLOs are judged over that hour",
 			clock(float64(busiest)), clock(float64(busiest+1)))
-		if len(warmed) > 0 {
-			p.method += fmt.Sprintf("; %s start warm (on-demand tables that served this load the day before)", strings.Join(warmed, ", "))
-		}
+		p.method += p.warmNote(o.nominalRun)
 		p.scenario = func(load float64) *scenarios.Scenario {
 			c := *sc
 			setLoad(&c, load)
 			c.Horizon, c.Warmup = scenarios.Duration(2*time.Hour), scenarios.Duration(time.Hour)
 			c.Workload.Profile.Hourly = rot
-			c.Components = comps
+			c.Components = p.warm(load, o.nominalRun)
 			return &c
 		}
 	default:
@@ -232,22 +254,81 @@ func newProbePlan(sc *scenarios.Scenario, o bpOptions) *probePlan {
 // warmCapacity is what a warm on-demand table serves at once: more than any probe offers.
 const warmCapacity = 1e15
 
-// warmComponents returns the components with on-demand tables warm, and their names. The
-// scenario's own components are not modified (probes run concurrently and share them).
-func warmComponents(comps []*scenarios.Component) ([]*scenarios.Component, []string) {
-	out := slices.Clone(comps)
-	var names []string
-	for i, c := range comps {
-		if c.Table == nil || c.Table.Mode == "provisioned" {
-			continue
+// warm returns the components as a probe at load starts them: the scenario's own, except
+// those whose state adapts over hours, which start as a day that climbed to this peak would
+// have left them:
+//
+//   - on-demand tables serve the load at once (they served it the day before: twice the
+//     previous peak);
+//   - autoscaled deployments start with the replicas the scenario's own day reached at its
+//     peak (nominal, a run at the scenario's load), scaled to the probe's load, within the
+//     pods the cluster can reach and its max_replicas: the HPA and the node provisioner
+//     follow a diurnal ramp closely, but started from min_replicas at the peak they take
+//     many minutes to catch up and leave a backlog the window would judge instead.
+//
+// The scenario's own components are not modified (probes run concurrently and share them).
+func (p *probePlan) warm(load float64, nominal *result.Result) []*scenarios.Component {
+	out := slices.Clone(p.sc.Components)
+	for i, c := range out {
+		switch {
+		case c.Table != nil && c.Table.Mode != "provisioned":
+			cc, tt := *c, *c.Table
+			tt.OnDemandInitialWRU, tt.OnDemandInitialRRU = warmCapacity, warmCapacity
+			cc.Table = &tt
+			out[i] = &cc
+		case c.Deployment != nil && nominal != nil:
+			if n := warmReplicas(c, load/p.nominal, nominal); n > c.Deployment.MinReplicas {
+				cc, dd := *c, *c.Deployment
+				dd.MinReplicas = n
+				cc.Deployment = &dd
+				out[i] = &cc
+			}
 		}
-		cc, tt := *c, *c.Table
-		tt.OnDemandInitialWRU, tt.OnDemandInitialRRU = warmCapacity, warmCapacity
-		cc.Table = &tt
-		out[i] = &cc
-		names = append(names, c.Name)
 	}
-	return out, names
+	return out
+}
+
+// warmReplicas is the replicas a deployment starts a probe with: its peak at the
+// scenario's load × the load ratio, rounded up, within max_replicas and the pods reachable.
+func warmReplicas(c *scenarios.Component, ratio float64, nominal *result.Result) int {
+	rc := nominal.ComponentByName(c.Name)
+	if rc == nil || rc.Cluster == nil || rc.Cluster.PeakReplicas <= 0 {
+		return 0
+	}
+	n := int64(math.Ceil(float64(rc.Cluster.PeakReplicas) * ratio))
+	if rc.PodsReachable > 0 {
+		n = min(n, rc.PodsReachable)
+	}
+	return int(min(n, int64(c.Deployment.MaxReplicas)))
+}
+
+// warmNote says which components a probe starts warm, and how.
+func (p *probePlan) warmNote(nominal *result.Result) string {
+	var tables, deps, cold []string
+	for _, c := range p.sc.Components {
+		switch {
+		case c.Table != nil && c.Table.Mode != "provisioned":
+			tables = append(tables, c.Name)
+		case c.Deployment != nil && nominal != nil && warmReplicas(c, 1, nominal) > 0:
+			deps = append(deps, fmt.Sprintf("%s (%d at the scenario's load)", c.Name, warmReplicas(c, 1, nominal)))
+		case c.Deployment != nil:
+			cold = append(cold, c.Name)
+		}
+	}
+	var parts []string
+	if len(tables) > 0 {
+		parts = append(parts, fmt.Sprintf("on-demand tables %s start warm (they served this load the day before)", strings.Join(tables, ", ")))
+	}
+	if len(deps) > 0 {
+		parts = append(parts, fmt.Sprintf("autoscaled deployments start with the replicas the scenario's own day reached at its peak, scaled to the probe's load: %s", strings.Join(deps, ", ")))
+	}
+	if len(cold) > 0 {
+		parts = append(parts, fmt.Sprintf("deployments %s start from min_replicas (no run at the scenario's load to size them: the cold start at the peak makes the probes pessimistic)", strings.Join(cold, ", ")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, "; ")
 }
 
 // meanRate is the daily mean arrival rate at a load.

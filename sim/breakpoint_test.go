@@ -200,3 +200,27 @@ func TestBreakpointOfAScaledDownBaseline(t *testing.T) {
 	require.Contains(t, bp.Method, "requests start warm")
 	require.Equal(t, int64(100_000), sc.Workload.Users, "the scenario is left as it was")
 }
+
+// An autoscaled deployment starts a probe with the replicas the scenario's own day reached
+// at its peak, scaled to the probe's load, within the pods its cluster can reach.
+func TestDeploymentProbesStartSizedFromTheScenariosOwnDay(t *testing.T) {
+	sc, err := scenarios.Load("kubernetes")
+	require.NoError(t, err)
+	require.True(t, NeedsNominalRun(sc))
+	nominal := &result.Result{Components: []result.Component{{
+		Name: "processor", PodsReachable: 6912, Cluster: &result.ClusterFigures{PeakReplicas: 1150},
+	}}}
+	p := newProbePlan(sc, bpOptions{warmup: 10 * time.Minute, window: 10 * time.Minute, nominalRun: nominal})
+	require.Equal(t, 575, p.scenario(4e6).Component("processor").Deployment.MinReplicas)   // ⌈1,150 × 0.5⌉
+	require.Equal(t, 6912, p.scenario(80e6).Component("processor").Deployment.MinReplicas) // the vCPU quota's pods
+	require.Equal(t, 30, sc.Component("processor").Deployment.MinReplicas, "the scenario itself is untouched")
+	require.Contains(t, p.method, "autoscaled deployments start with the replicas the scenario's own day reached at its peak, scaled to the probe's load: processor (1150 at the scenario's load)")
+
+	cold := newProbePlan(sc, bpOptions{warmup: 10 * time.Minute, window: 10 * time.Minute})
+	require.Equal(t, 30, cold.scenario(4e6).Component("processor").Deployment.MinReplicas)
+	require.Contains(t, cold.method, "deployments processor start from min_replicas")
+
+	base, err := scenarios.Load("baseline")
+	require.NoError(t, err)
+	require.False(t, NeedsNominalRun(base))
+}

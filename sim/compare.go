@@ -131,10 +131,8 @@ func Compare(scs []*scenarios.Scenario, opts ...CompareOption) (*result.Comparis
 			if !o.breakpoint {
 				return
 			}
-			bo := append([]BreakpointOption{WithProbeSlots(slots), WithProbeWorkers(perSearch), WithBreakpointPrices(o.prices)}, o.bpOpts...)
-			if est, ok := EstimateFromRun(sc, res); ok {
-				bo = append(bo, WithEstimate(est, 0.03))
-			}
+			bo := append([]BreakpointOption{WithProbeSlots(slots), WithProbeWorkers(perSearch), WithBreakpointPrices(o.prices),
+				WithNominalRun(res)}, o.bpOpts...)
 			progress(sc.Name, "breakpoint")
 			bp, err := Breakpoint(sc, SLOsFor(sc, o.slos), bo...)
 			if err != nil {

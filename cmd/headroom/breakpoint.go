@@ -39,7 +39,9 @@ probe is a full simulation with the scenario's seed, and the probes of a round r
 parallel. A diurnal workload is probed in its busiest --window of the day after
 --probe-warmup (its peak is where it breaks first), with on-demand tables warm; an hourly
 one in its busiest hour; a flat one over its own horizon (--full-horizon makes every probe
-the scenario's own run). The report gives the load found, the SLO that fails just above
+the scenario's own run). A scenario with autoscaled deployments is first run over its own
+horizon, and each probe starts its deployments at the replicas that day reached at its
+peak, scaled to the probe's load. The report gives the load found, the SLO that fails just above
 it, the first limit that broke there, every probe, and the monthly cost at that load.`,
 		Example: `  headroom breakpoint baseline --slo 'api.p99<=1s' --slo 'end_to_end.p99<=60s' --slo 'throttle_ratio<=0.001'
   headroom breakpoint mmc --slo 'api.mean<=1.5s' --format json`,
@@ -96,6 +98,16 @@ func runBreakpoint(cmd *cobra.Command, ref string, f breakpointFlags) error {
 	}))
 	if f.start > 0 {
 		opts = append(opts, sim.WithEstimate(f.start, 0.05))
+	}
+	if sim.NeedsNominalRun(sc) && !f.fullHorizon {
+		// Autoscaled deployments start each probe at the size the scenario's own day gave
+		// them at its peak: that takes one run of the day first.
+		status.printf("running %s's own %s to size its autoscaled deployments", sc.Name, sc.Horizon)
+		nominal, err := sim.Run(sc, sim.WithPrices(prices))
+		if err != nil {
+			return fmt.Errorf("simulate %s: %w", sc.Name, err)
+		}
+		opts = append(opts, sim.WithNominalRun(nominal))
 	}
 	bp, err := sim.Breakpoint(sc, all, opts...)
 	if err != nil {
