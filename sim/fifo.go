@@ -40,7 +40,7 @@ type fifoQueue struct {
 	free     []int32
 	byAttr   [256]int32 // attribute value → group + 1 (0: none)
 	byUser   userTable
-	nodes    []fnode
+	nodes    nodeSlab
 	freeNode int32
 	// taken records, per batch, the group of each of its messages.
 	taken [][]int32
@@ -79,6 +79,27 @@ type fgroup struct {
 type fnode struct {
 	msg  qmsg
 	next int32
+}
+
+// nodeSlab holds parked messages in fixed chunks, like the request slab: a group that
+// backs up to millions of messages (one group per state, at full load) grows a chunk at a
+// time and never copies what it holds.
+type nodeSlab struct {
+	chunks [][]fnode
+	n      int32
+}
+
+const nodeChunkBits = 14
+
+func (s *nodeSlab) at(n int32) *fnode { return &s.chunks[n>>nodeChunkBits][n&(1<<nodeChunkBits-1)] }
+
+// add hands out a never-used node.
+func (s *nodeSlab) add() int32 {
+	if int(s.n>>nodeChunkBits) == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]fnode, 1<<nodeChunkBits))
+	}
+	s.n++
+	return s.n - 1
 }
 
 // newFIFOQueue makes q a FIFO queue grouped by groupBy.
@@ -211,19 +232,20 @@ func (f *fifoQueue) arrive(msg qmsg) {
 
 func (f *fifoQueue) node(msg qmsg) int32 {
 	if n := f.freeNode; n >= 0 {
-		f.freeNode = f.nodes[n].next
-		f.nodes[n] = fnode{msg: msg, next: -1}
+		f.freeNode = f.nodes.at(n).next
+		*f.nodes.at(n) = fnode{msg: msg, next: -1}
 		return n
 	}
-	f.nodes = append(f.nodes, fnode{msg: msg, next: -1})
-	return int32(len(f.nodes) - 1)
+	n := f.nodes.add()
+	*f.nodes.at(n) = fnode{msg: msg, next: -1}
+	return n
 }
 
 func (f *fifoQueue) parkBack(g int32, msg qmsg) {
 	n := f.node(msg)
 	gr := &f.groups[g]
 	if gr.tail >= 0 {
-		f.nodes[gr.tail].next = n
+		f.nodes.at(gr.tail).next = n
 	} else {
 		gr.head = n
 	}
@@ -237,7 +259,7 @@ func (f *fifoQueue) parkFront(g int32, msg qmsg) {
 		f.peakBlocked = max(f.peakBlocked, f.blocked)
 	}
 	n := f.node(msg)
-	f.nodes[n].next = gr.head
+	f.nodes.at(n).next = gr.head
 	gr.head = n
 	if gr.tail < 0 {
 		gr.tail = n
@@ -248,13 +270,13 @@ func (f *fifoQueue) parkFront(g int32, msg qmsg) {
 func (f *fifoQueue) unpark(g int32) qmsg {
 	gr := &f.groups[g]
 	n := gr.head
-	msg := f.nodes[n].msg
-	gr.head = f.nodes[n].next
+	msg := f.nodes.at(n).msg
+	gr.head = f.nodes.at(n).next
 	if gr.head < 0 {
 		gr.tail = -1
 		f.blocked--
 	}
-	f.nodes[n].next = f.freeNode
+	f.nodes.at(n).next = f.freeNode
 	f.freeNode = n
 	return msg
 }
@@ -402,7 +424,7 @@ func (f *fifoQueue) giveBackBatch(now Time, b int32) {
 func (f *fifoQueue) oldest(older func(Time)) {
 	for i := range f.groups {
 		if n := f.groups[i].head; n >= 0 {
-			older(f.nodes[n].msg.sent) // a group's parked messages are in arrival order
+			older(f.nodes.at(n).msg.sent) // a group's parked messages are in arrival order
 		}
 	}
 }

@@ -240,8 +240,8 @@ func TestFIFOTopicDeliversAGroupInPublishOrder(t *testing.T) {
 	parked := 0
 	for g := range q.fifo.groups {
 		last := Time(-1)
-		for n := q.fifo.groups[g].head; n >= 0; n = q.fifo.nodes[n].next {
-			arrived := m.reqs.at(q.fifo.nodes[n].msg.r).arrived
+		for n := q.fifo.groups[g].head; n >= 0; n = q.fifo.nodes.at(n).next {
+			arrived := m.reqs.at(q.fifo.nodes.at(n).msg.r).arrived
 			require.Greater(t, arrived, last, "group %d: published in arrival order (the publisher takes 1 ms each)", g)
 			last = arrived
 			parked++
