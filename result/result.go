@@ -140,7 +140,8 @@ type Component struct {
 	Routes []RouteShare `json:"routes,omitempty"`
 	// ReplicatedWrites counts the writes a replica of a global table received from the
 	// other replicas (each billed as replicated write units), and ReplicationLag is the
-	// delay from a write to its arrival here.
+	// delay from a write to its arrival here (drawn for one replicated write in 16: it
+	// shapes nothing else).
 	ReplicatedWrites int64  `json:"replicated_writes,omitempty"`
 	ReplicationLag   *Stats `json:"replication_lag_ms,omitempty"`
 	// PodsReachable is the most pods the component's cluster can run within its limits
