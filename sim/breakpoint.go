@@ -111,19 +111,46 @@ func NeedsNominalRun(sc *scenarios.Scenario) bool {
 	return false
 }
 
-// EstimateFromRun estimates the breakpoint from a run of the scenario at its own load
-// whose offered rate climbed through the first limit that bound (a daily profile): the
-// load scaled by the offered rate when it bound over the run's peak offered rate. It
-// returns false when nothing bound, or the run gives no rate to scale by.
-func EstimateFromRun(sc *scenarios.Scenario, r *result.Result) (float64, bool) {
-	if len(r.Breaks) == 0 || r.Workload.PeakRPS <= 0 || r.Breaks[0].OfferedRPS <= 0 {
-		return 0, false
-	}
+// EstimateFromRun estimates the breakpoint from a run of the scenario at its own load, and
+// how far either side of it the first probes go:
+//
+//   - when a limit bound during a run whose offered rate climbs (a daily profile): the load
+//     scaled by the offered rate when it bound over the run's peak offered rate (3%);
+//   - when nothing bound: the load scaled by the headroom of the limit closest to binding —
+//     the concurrency limits (capacity over peak concurrency) and the API Gateway account
+//     throttle of each region with a gateway (its rate over the peak offered rate) — (5%).
+//
+// It returns false when the run gives neither.
+func EstimateFromRun(sc *scenarios.Scenario, r *result.Result) (load, spread float64, ok bool) {
 	nominal := float64(sc.Workload.Users)
 	if nominal == 0 {
 		nominal = sc.Workload.RateRPS
 	}
-	return nominal * math.Min(1, r.Breaks[0].OfferedRPS/r.Workload.PeakRPS), true
+	if len(r.Breaks) > 0 {
+		if r.Workload.PeakRPS <= 0 || r.Breaks[0].OfferedRPS <= 0 {
+			return 0, 0, false
+		}
+		return nominal * math.Min(1, r.Breaks[0].OfferedRPS/r.Workload.PeakRPS), 0.03, true
+	}
+	headroom := math.Inf(1)
+	for _, c := range r.Components {
+		if c.Capacity > 0 && c.PeakConcurrency > 0 {
+			headroom = math.Min(headroom, float64(c.Capacity)/float64(c.PeakConcurrency))
+		}
+	}
+	if r.Workload.PeakRPS > 0 {
+		for _, reg := range sc.Regions {
+			for _, c := range sc.Components {
+				if c.Gateway != nil && c.Region == reg.Name && reg.APIGatewayRateRPS > 0 {
+					headroom = math.Min(headroom, reg.APIGatewayRateRPS/r.Workload.PeakRPS)
+				}
+			}
+		}
+	}
+	if math.IsInf(headroom, 1) || headroom <= 0 {
+		return 0, 0, false
+	}
+	return nominal * headroom, 0.05, true
 }
 
 // WithProbeProgress calls f after each probe (from the probes' goroutines, serialised).
@@ -153,8 +180,8 @@ func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...Breakpoint
 		o.prices = cost.Default()
 	}
 	if o.nominalRun != nil && o.estimate == 0 {
-		if est, ok := EstimateFromRun(sc, o.nominalRun); ok {
-			o.estimate, o.estimateSpread = est, 0.03
+		if est, spread, ok := EstimateFromRun(sc, o.nominalRun); ok {
+			o.estimate, o.estimateSpread = est, spread
 		}
 	}
 	plan := newProbePlan(sc, o)

@@ -91,11 +91,25 @@ func TestCompareRefusesWhatItCannotDo(t *testing.T) {
 }
 
 func TestEstimateFromRun(t *testing.T) {
-	sc := &scenarios.Scenario{Workload: scenarios.Workload{Users: 8_000_000}}
+	sc := &scenarios.Scenario{Workload: scenarios.Workload{Users: 8_000_000},
+		Regions:    []*scenarios.Region{{Name: "r", APIGatewayRateRPS: 10_000}},
+		Components: []*scenarios.Component{{Name: "api", Kind: scenarios.KindGateway, Region: "r", Gateway: &scenarios.Gateway{}}}}
+	// A limit bound at 4,000/s of a 5,000/s peak: 4/5 of the load.
 	r := &result.Result{Workload: result.Workload{PeakRPS: 5000}, Breaks: []result.Break{{OfferedRPS: 4000}}}
-	est, ok := EstimateFromRun(sc, r)
+	est, spread, ok := EstimateFromRun(sc, r)
 	require.True(t, ok)
 	require.Equal(t, 6_400_000.0, est)
-	_, ok = EstimateFromRun(sc, &result.Result{Workload: result.Workload{PeakRPS: 5000}})
-	require.False(t, ok, "nothing bound: no estimate")
+	require.Equal(t, 0.03, spread)
+	// Nothing bound: the headroom of the closest limit, here the function's 1,000 against a
+	// peak of 800 (1.25) before the gateway's 10,000/s against 5,000/s (2).
+	r = &result.Result{Workload: result.Workload{PeakRPS: 5000}, Components: []result.Component{{Capacity: 1000, PeakConcurrency: 800}}}
+	est, spread, ok = EstimateFromRun(sc, r)
+	require.True(t, ok)
+	require.Equal(t, 10_000_000.0, est)
+	require.Equal(t, 0.05, spread)
+	r.Components[0].PeakConcurrency = 200 // now the gateway is closest
+	est, _, _ = EstimateFromRun(sc, r)
+	require.Equal(t, 16_000_000.0, est)
+	_, _, ok = EstimateFromRun(sc, &result.Result{})
+	require.False(t, ok, "no limit in sight: no estimate")
 }
