@@ -191,6 +191,7 @@ func (m *Model) conservationCheck() result.Check {
 			open++
 		}
 	}
+	open += m.detachedOpen // carried by their last message (Model.detach)
 	answering := m.offered - m.accepted - m.rejected
 	processing := open - answering
 	return result.Check{

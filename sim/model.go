@@ -140,12 +140,14 @@ type Model struct {
 	offered, accepted, rejected, completed, failed int64
 	api, e2e                                       *Latency
 
-	gates   []*gateway // gateways that answer through respond/reject (request.gate)
-	breaks  []result.Break
-	bound   map[string]bool
-	series  *seriesSampler
-	attrs   []scenarios.Attribute
-	attrIdx map[string]int
+	gates []*gateway // gateways that answer through respond/reject (request.gate)
+	// detachedOpen counts measured, accepted requests carried by a message (detach).
+	detachedOpen int64
+	breaks       []result.Break
+	bound        map[string]bool
+	series       *seriesSampler
+	attrs        []scenarios.Attribute
+	attrIdx      map[string]int
 }
 
 // Component returns the named component or nil (for kinds that link to others).
@@ -233,6 +235,52 @@ func (m *Model) answered(q *request) (timedOut bool) {
 func (m *Model) fail(r ReqID) {
 	m.reqs.at(r).failed = true
 	m.release(r)
+}
+
+// A request's end, carried by its last message instead of its slot (see detach).
+type detached struct {
+	arrived Time
+	flags   uint8
+}
+
+const (
+	detMeasured uint8 = 1 << iota // counts in the figures: measured and not rejected
+	detFailed
+)
+
+// detach frees the slot of r, whose only holder left is one message, and returns what that
+// message needs to end the request itself (finish). A message waiting behind a backlog of
+// millions then holds no slot, and its end touches no cold memory. Only a message whose
+// remaining path never looks the request up again may carry it (see queue.detach).
+func (m *Model) detach(r ReqID) detached {
+	q := m.reqs.at(r)
+	d := detached{arrived: q.arrived}
+	if q.measured && !q.rejected {
+		d.flags |= detMeasured
+		m.detachedOpen++
+	}
+	if q.failed {
+		d.flags |= detFailed
+	}
+	q.holds = 0
+	q.gateAt = Time(m.free)
+	m.free = r
+	return d
+}
+
+// finish ends a request carried by a message, as release does for one in its slot; failed
+// marks it lost, as fail does.
+func (m *Model) finish(d detached, failed bool) {
+	if d.flags&detMeasured == 0 {
+		return
+	}
+	m.detachedOpen--
+	if failed || d.flags&detFailed != 0 {
+		m.failed++
+		return
+	}
+	m.completed++
+	m.e2e.Record(m.k.now - d.arrived)
 }
 
 // bind records that a limit bound in a component; the first binding of each (component,

@@ -33,6 +33,9 @@ type queue struct {
 	pull        puller     // a consumer that pulls (a deployment's pods), instead of an esm
 	fifo        *fifoQueue // nil: a standard queue (fifo.go)
 	order       queueOrder // order_keys checked (ordering.go)
+	// carry: a message that is the last holder of its request carries the request's end
+	// itself (Model.detach) — set when nothing on the message's way looks the request up.
+	carry bool
 
 	visible   deque[qmsg]
 	batches   []qbatch
@@ -61,12 +64,17 @@ var (
 	_ resetter  = (*queue)(nil)
 )
 
-// qmsg is one message: the request it carries, its receive count, when it entered the queue.
+// qmsg is one message: the request it holds (or carried, when r is carried), its receive
+// count, when it entered the queue.
 type qmsg struct {
 	r    ReqID
 	recv int32
 	sent Time
+	d    detached // the request's end, when r == carried
 }
+
+// carried is the r of a message that carries its request's end (queue.carry).
+const carried ReqID = -1
 
 // qbatch is a batch in flight; its message slice is reused.
 type qbatch struct {
@@ -134,7 +142,20 @@ func (q *queue) link() error {
 		return err
 	}
 	q.esm = e
+	q.carry = q.fifo == nil && q.order == nil && !publishes(fn) &&
+		(q.dlq == nil || q.dlq.next == nil && !q.dlq.spec.Queue.FIFO && len(q.dlq.spec.Queue.OrderKeys) == 0)
 	return nil
+}
+
+// publishes reports whether fn publishes (a publish routes on the request's attributes, so a
+// message consumed by fn cannot carry its request's end).
+func publishes(fn *function) bool {
+	for _, c := range fn.spec.Function.Calls {
+		if _, ok := fn.m.component(c.To).(*topic); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // accept takes a request on the synchronous path (e.g. API Gateway's SQS integration): the
@@ -172,9 +193,14 @@ func (q *queue) enqueue(r ReqID) {
 	if q.order != nil {
 		q.order.arrive(q.m, r)
 	}
-	if q.fifo != nil {
+	switch {
+	case q.fifo != nil:
 		q.fifo.arrive(qmsg{r: r, sent: now})
-	} else {
+	case q.carry && q.m.reqs.at(r).holds == 1:
+		// The last holder: the message takes the request's end along, and its slot is free
+		// for the hours a backlog may keep the message.
+		q.visible.push(qmsg{r: carried, sent: now, d: q.m.detach(r)})
+	default:
 		q.visible.push(qmsg{r: r, sent: now})
 	}
 	if d := q.st.inSys.v - q.st.busy.v; d > q.maxDepth {
@@ -248,9 +274,14 @@ func (q *queue) batchDone(b int32, ok bool) {
 	}
 	if ok {
 		q.deletes += int64(len(bt.msgs)+9) / 10 // DeleteMessageBatch takes up to 10
-		for _, msg := range bt.msgs {
+		for i := range bt.msgs {
+			msg := &bt.msgs[i]
 			q.st.done(now, now-msg.sent)
-			q.m.release(msg.r)
+			if msg.r == carried {
+				q.m.finish(msg.d, false)
+			} else {
+				q.m.release(msg.r)
+			}
 		}
 		q.freeBatch = append(q.freeBatch, b)
 	} else {
@@ -329,7 +360,24 @@ func (q *queue) deadLetter(now Time, msg qmsg) {
 			q.maxReceives, time.Duration(q.vt), q.dlq.name)
 	})
 	q.dlq.fromDLQ++
+	if msg.r == carried {
+		q.dlq.sinkCarried(msg.d) // carry is only set when the DLQ is a sink
+		return
+	}
 	q.dlq.enqueue(msg.r)
+}
+
+// sinkCarried takes a dead-lettered message that carries its request into a sink.
+func (q *queue) sinkCarried(d detached) {
+	now := q.m.k.now
+	q.st.offer()
+	q.st.admit(now)
+	if q.sinkCount == 0 {
+		q.sinkFirst = now
+	}
+	q.sinkCount++
+	q.maxDepth = max(q.maxDepth, q.sinkCount)
+	q.m.finish(d, q.isDLQ)
 }
 
 func (q *queue) resetStats(now Time) {

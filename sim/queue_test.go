@@ -208,3 +208,52 @@ func TestPollDelayLetsASynchronousPathTakeTheConsumersConcurrency(t *testing.T) 
 	require.Greater(t, p20, 10*p0)
 	require.Less(t, s20, s0)
 }
+
+// A message that is the last holder of its request carries the request's end (the slot is
+// freed while the message waits): the request still ends completed, or failed when the
+// message is dead-lettered, and conservation holds throughout.
+func TestMessagesCarryTheirRequestsEnd(t *testing.T) {
+	run := func(throttled bool) *Model {
+		reg, other := testRegion(), testRegion()
+		other.Name = "other"
+		if throttled {
+			other.LambdaScalingBurst, other.LambdaScalingRefillRate = 0, 0 // no environment ever
+		}
+		pub := fn("pub", time.Millisecond, func(f *scenarios.Function) {
+			f.Calls = []scenarios.Call{{To: "t", Op: "publish"}}
+		})
+		tp := &scenarios.Component{Name: "t", Kind: scenarios.KindTopic, Topic: &scenarios.Topic{
+			PublishLatency: constant(time.Millisecond), DeliveryLatency: constant(5 * time.Millisecond),
+			Routes: []scenarios.Route{{To: "q"}},
+		}}
+		q := queueComp("q", "proc", func(q *scenarios.Queue) {
+			q.MaxReceives, q.DeadLetter = 2, "dlq"
+			q.ThrottleBackoff = scenarios.Duration(time.Millisecond)
+		})
+		proc := fn("proc", time.Second)
+		proc.Region = "other"
+		sc := deterministic(1.0/7, time.Hour, "pub", reg, pub, tp, q, proc, queueComp("dlq", ""))
+		sc.Regions = append(sc.Regions, other)
+		return runModel(t, sc)
+	}
+	m := run(false)
+	qc := comp[*queue](t, m, "q")
+	require.True(t, qc.carry)
+	require.Equal(t, int64(3600/7), m.completed)
+	require.Zero(t, m.detachedOpen)
+	requireChecksPass(t, m)
+
+	m = run(true)
+	qc = comp[*queue](t, m, "q")
+	require.Greater(t, qc.deadLettered, int64(400))
+	require.Equal(t, qc.deadLettered, m.failed)
+	require.Equal(t, int64(qc.visible.len())+receivesPending(qc), m.detachedOpen, "the rest still carried at the horizon")
+	inSlab := 0
+	for i := range m.reqs.len() {
+		if m.reqs.at(ReqID(i)).holds > 0 {
+			inSlab++
+		}
+	}
+	require.Zero(t, inSlab, "no request keeps a slot while its message waits")
+	requireChecksPass(t, m)
+}
