@@ -29,6 +29,9 @@ import (
 // Throughput: each API action is limited to tps calls a second (300, or the region's
 // high-throughput figure): a receive that finds no call left waits for the next (the
 // consumer's wake-up), and a message sent directly is refused (the sender gets an error).
+// The limit is reported as binding once a second's worth of receives in a row took full
+// batches and the consumer still waits: before that a wait only lets the next receive take
+// more messages, and the flow is not held back.
 // Deletes follow receives one for one, so they bind where receives do. Deliveries from an
 // SNS FIFO topic are limited by the topic (fifotopic.go), not here.
 type fifoQueue struct {
@@ -48,6 +51,7 @@ type fifoQueue struct {
 	tps        float64
 	recv, send tokenBucket
 	waitUntil  Time // no receive call left before this
+	fullRun    int  // receives in a row that took a full batch
 
 	present, peakGroups, blocked, peakBlocked int64
 	receiveWaits, sendThrottled               int64
@@ -306,6 +310,11 @@ func (f *fifoQueue) takeBatch(now Time, n int) int32 {
 		}
 	}
 	f.taken[b] = groups
+	if len(q.batches[b].msgs) == n {
+		f.fullRun++
+	} else {
+		f.fullRun = 0
+	}
 	q.receives += q.receiveRequests(len(q.batches[b].msgs))
 	return b
 }
@@ -321,9 +330,15 @@ func (f *fifoQueue) receiveCall(now Time) (ok bool, next Time) {
 		return true, 0
 	}
 	f.receiveWaits++
-	f.q.m.bindOnce(&f.boundTPS, &f.q.node, "FIFO throughput", func() string {
-		return fmt.Sprintf("the consumer waits for ReceiveMessage calls: %g per second per API action (%s)", f.tps, f.mode())
-	})
+	// The limit caps throughput once a second's calls in a row took full batches: before
+	// that, waiting for a call only makes the next batch bigger, and the flow is not held
+	// back.
+	if q := f.q; !f.boundTPS && float64(f.fullRun) >= f.tps {
+		q.m.bindOnce(&f.boundTPS, &q.node, "FIFO throughput", func() string {
+			return fmt.Sprintf("a second of full batches of %d at %g ReceiveMessage calls per second per API action (%s), and more waiting",
+				q.spec.Queue.BatchSize, f.tps, f.mode())
+		})
+	}
 	missing := 1 - f.recv.tokens(now)
 	f.waitUntil = now + max(1, Time(missing/f.tps*float64(Second))+1)
 	return false, f.waitUntil
