@@ -1,12 +1,13 @@
 package sim
 
 // userTable maps users to small indices (a FIFO group, a publisher's state, an order
-// mark) for the few users that have something in flight: an open-addressing hash table
-// with linear probing and backward-shift deletion. Entries come and go at the message rate
-// while only a few thousand live at once; Go's maps keep the slots of deleted entries as
-// tombstones until they grow, and under that churn their probe sequences lengthen, where
-// this table's stay as short as its load allows (it is kept at most half full), and the
-// whole table stays in cache.
+// mark) for the users that have something in flight: an open-addressing hash table with
+// linear probing and backward-shift deletion, kept at most half full. Entries come and go
+// at the message rate while a few thousand (hundreds of thousands behind a backlog) live
+// at once; deletion leaves no tombstone, so probes stay as short as the load allows, and
+// a key and its value take 8 bytes. BenchmarkUserTableChurn against BenchmarkMapChurn
+// (delete, insert and look up one user per operation, measured in one run): 47 ns vs 61 ns
+// with 4,096 live users, 57 ns vs 84 ns with 262,144 — 0.77× and 0.68× a Go map's time.
 type userTable struct {
 	keys []uint32 // user + 1; 0 marks an empty slot
 	vals []int32
