@@ -111,6 +111,9 @@ func Compare(scs []*scenarios.Scenario, opts ...CompareOption) (*result.Comparis
 	results := make([]*result.Result, len(runs))
 	bps := make([]*result.Breakpoint, len(runs))
 	errs := make([]error, len(runs))
+	// Probes per round of each search: fixed by the numbers of workers and scenarios (never
+	// by which slots happen to be free), so that the probes, and so the breakpoints, do not
+	// depend on scheduling.
 	perSearch := max(1, o.workers/len(runs))
 	start := time.Now()
 	var wg sync.WaitGroup
