@@ -274,3 +274,47 @@ func TestStandardQueueCountsOutOfOrderMessages(t *testing.T) {
 	require.Equal(t, int64(0), qq.order[2].count.violations, "per request")
 	require.Equal(t, 0, qq.order[1].byUser.len(), "drained: no user has a message left")
 }
+
+// Per-user groups on a FIFO topic: 50 users publishing 40/s each against a 30/s group
+// limit are throttled per user, each user's messages reach the queue in publish order
+// whatever the delivery latencies, and the topic forgets a user once its bucket is full
+// again and its deliveries are done (it holds the recently active users, not all of them).
+func TestFIFOTopicPerUserGroups(t *testing.T) {
+	pub := fn("pub", time.Millisecond, func(f *scenarios.Function) { f.Calls = []scenarios.Call{{To: "events"}} })
+	events := &scenarios.Component{Name: "events", Kind: scenarios.KindTopic, Topic: &scenarios.Topic{
+		PublishLatency:  constant(time.Millisecond),
+		DeliveryLatency: scenarios.Dist{Kind: scenarios.DistExponential, Mean: scenarios.Duration(200 * time.Millisecond)},
+		Routes:          []scenarios.Route{{To: "q"}}, FIFO: true, GroupBy: "user", GroupRPS: 30, FifoTopicRPS: 3000,
+	}}
+	sc := deterministic(0, 20*time.Second, "pub", withFIFOQuotas(testRegion()), pub, events,
+		fifoQueueComp("q", "proc", "user", 1), fn("proc", time.Hour))
+	sc.Workload = scenarios.Workload{Arrival: "poisson", Users: 50, RequestsPerUserPerDay: 2000 * 86400 / 50,
+		Profile: scenarios.Profile{Kind: "flat"}, Entry: "pub", Mix: []scenarios.Attribute{states}}
+	m := runModel(t, sc)
+	tp := comp[*topic](t, m, "events")
+	require.Greater(t, tp.fifo.groupThr, int64(0), "40/s per user against 30/s per group")
+	require.Equal(t, int64(0), tp.fifo.topicThr)
+	// Each user: a full bucket (30) and 30/s after it, at most.
+	require.LessOrEqual(t, float64(tp.published), 50*(30+30*20.0))
+	require.Greater(t, float64(tp.published), 0.9*50*(30+30*20.0))
+	q := comp[*queue](t, m, "q")
+	parked := 0
+	for g := range q.fifo.groups {
+		last := Time(-1)
+		for n := q.fifo.groups[g].head; n >= 0; n = q.fifo.nodes.at(n).next {
+			arrived := m.reqs.at(q.fifo.nodes.at(n).msg.r).arrived
+			require.Greater(t, arrived, last, "a user's messages in publish order")
+			last = arrived
+			parked++
+		}
+	}
+	require.Greater(t, parked, 10000)
+
+	// A thousand users publishing once a second each: at the end only those active in the
+	// last second or so are remembered.
+	sc.Workload.Users, sc.Workload.RequestsPerUserPerDay = 1000, 86400
+	m = runModel(t, sc)
+	tp = comp[*topic](t, m, "events")
+	require.Equal(t, int64(0), tp.fifo.groupThr)
+	require.Less(t, tp.fifo.byUser.len(), 1000)
+}
