@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -34,6 +33,9 @@ type Sampler struct {
 	a, b float64 // constant: a; exponential: mean; uniform: min, width; lognormal: mu, sigma
 	// Empirical inverse CDF: q[i] → v[i], linear in between.
 	q, v []float64
+	// Lognormal: the quantile function at the edges of lnCells equal cells of [0, 1]
+	// (lnTable).
+	tab []float64
 }
 
 // NewSampler compiles a scenario distribution. The zero Dist gives a sampler of zero time.
@@ -58,9 +60,9 @@ func NewSampler(d scenarios.Dist) (Sampler, error) {
 		switch {
 		case d.Median > 0 && d.P99 > d.Median:
 			sigma := math.Log(ns(d.P99)/ns(d.Median)) / z99
-			return Sampler{kind: distLognormal, a: math.Log(ns(d.Median)), b: sigma}, nil
+			return newLognormal(math.Log(ns(d.Median)), sigma), nil
 		case d.Mean > 0 && d.Sigma > 0:
-			return Sampler{kind: distLognormal, a: math.Log(ns(d.Mean)) - d.Sigma*d.Sigma/2, b: d.Sigma}, nil
+			return newLognormal(math.Log(ns(d.Mean))-d.Sigma*d.Sigma/2, d.Sigma), nil
 		}
 		return Sampler{}, fmt.Errorf("lognormal needs median < p99, or mean and sigma > 0")
 	case scenarios.DistEmpirical:
@@ -83,7 +85,7 @@ func NewSampler(d scenarios.Dist) (Sampler, error) {
 }
 
 // Sample draws one duration.
-func (s *Sampler) Sample(r *rand.Rand) Time {
+func (s *Sampler) Sample(r *Rng) Time {
 	switch s.kind {
 	case distConstant:
 		return Time(s.a)
@@ -92,11 +94,67 @@ func (s *Sampler) Sample(r *rand.Rand) Time {
 	case distUniform:
 		return Time(s.a + r.Float64()*s.b)
 	case distLognormal:
-		return Time(fastExp(s.a + s.b*r.NormFloat64()))
+		u := r.Uint64()
+		i := u >> (64 - lnBits)
+		if i-lnTail >= lnCells-2*lnTail { // unsigned: i < lnTail or i ≥ lnCells − lnTail
+			return Time(s.lognormalTail(u))
+		}
+		f := float64(u<<lnBits>>11) * 0x1p-53 // the bits below the cell: where in it
+		lo := s.tab[i]
+		return Time(lo + f*(s.tab[i+1]-lo))
 	case distEmpirical:
 		return Time(s.empirical(r.Float64()))
 	}
 	return 0
+}
+
+// A lognormal is drawn by inverting its distribution function: a uniform 64-bit value u
+// picks one of lnCells equal cells of [0, 1] with its top bits, and the value is the
+// quantile function there, interpolated linearly between the cell's edges (a table per
+// sampler, 16 KB) with the bits below. Two lognormal draws per request or more make this a
+// hot path, and the table costs one uniform draw and a multiply-add where the textbook
+// exp(μ + σ·z) costs a normal draw and an exponential (about 13% of a baseline run's CPU
+// time, measured by replacing the draw with a uniform one).
+//
+// The linear interpolation of a convex quantile function overshoots it slightly inside a
+// cell; the error is largest where the function curves most, in the tails. The lnTail cells
+// at either end are therefore not interpolated: a u that falls in them gets the exact
+// quantile, from math.Erfcinv (0.8% of draws). Elsewhere the value is off by at most
+// 3.1·10⁻⁴ of itself for σ = 0.49 (the baseline's request function) and 7.3·10⁻⁴ for
+// σ = 1 (TestLognormalTableError measures it), below the 10⁻³ that the percentiles of a
+// run resolve (three significant digits).
+const (
+	lnBits  = 11
+	lnCells = 1 << lnBits
+	lnTail  = 8
+)
+
+func newLognormal(mu, sigma float64) Sampler {
+	s := Sampler{kind: distLognormal, a: mu, b: sigma, tab: make([]float64, lnCells+1)}
+	for i := 1; i < lnCells; i++ {
+		s.tab[i] = s.lognormalQuantile(float64(i) / lnCells)
+	}
+	s.tab[lnCells] = math.Inf(1) // never read: the last cells are exact
+	return s
+}
+
+// lognormalQuantile is the exact quantile function at p in (0, 1).
+func (s *Sampler) lognormalQuantile(p float64) float64 {
+	// Φ⁻¹(p) = −√2·erfc⁻¹(2p), accurate in both tails.
+	return math.Exp(s.a - s.b*math.Sqrt2*math.Erfcinv(2*p))
+}
+
+// lognormalTail is the exact quantile for a u in the first or last lnTail cells, at the
+// middle of u's 2⁻⁵³-wide interval so that neither end is reached. In the upper tail it
+// works with 1 − p, computed exactly from the integer, so that the far tail keeps its
+// resolution.
+func (s *Sampler) lognormalTail(u uint64) float64 {
+	k := float64(u >> 11)
+	if u>>(64-lnBits) < lnTail {
+		return s.lognormalQuantile((k + 0.5) * 0x1p-53)
+	}
+	q := (0x1p53 - k - 0.5) * 0x1p-53 // 1 − p
+	return math.Exp(s.a + s.b*math.Sqrt2*math.Erfcinv(2*q))
 }
 
 func (s *Sampler) empirical(u float64) float64 {

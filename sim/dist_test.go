@@ -66,3 +66,43 @@ func TestSamplerRejectsBadParameters(t *testing.T) {
 		require.Error(t, err, "%+v", d)
 	}
 }
+
+// BenchmarkSampleLognormal draws from the baseline's request-function duration.
+func BenchmarkSampleLognormal(b *testing.B) {
+	s, err := NewSampler(scenarios.Dist{Kind: scenarios.DistLognormal, Median: scenarios.Duration(35 * time.Millisecond), P99: scenarios.Duration(110 * time.Millisecond)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := Stream(1, "bench")
+	var sum Time
+	for b.Loop() {
+		sum += s.Sample(r)
+	}
+	if sum == 0 {
+		b.Fatal("no draws")
+	}
+}
+
+// TestLognormalTableError measures how far the interpolated quantile function of the
+// lognormal sampler is from the exact one, inside every interpolated cell, and checks that
+// draws falling in the exact tail cells are exact.
+func TestLognormalTableError(t *testing.T) {
+	for _, sigma := range []float64{0.1, 0.49, 1} {
+		s := newLognormal(math.Log(35e6), sigma)
+		worst := 0.0
+		for i := lnTail; i < lnCells-lnTail; i++ {
+			for _, f := range []float64{0.125, 0.25, 0.5, 0.75, 0.875} {
+				p := (float64(i) + f) / lnCells
+				exact := s.lognormalQuantile(p)
+				got := s.tab[i] + f*(s.tab[i+1]-s.tab[i])
+				worst = math.Max(worst, math.Abs(got-exact)/exact)
+			}
+		}
+		t.Logf("sigma %.2f: largest relative error of the table %.2e", sigma, worst)
+		require.Less(t, worst, 1e-3, "sigma %g", sigma)
+		// A draw in the top cell is the exact quantile of its u.
+		u := uint64(lnCells-1)<<(64-lnBits) | 12345<<11
+		p := 1 - (0x1p53-float64(u>>11)-0.5)*0x1p-53
+		require.InEpsilon(t, s.lognormalQuantile(p), s.lognormalTail(u), 1e-9)
+	}
+}

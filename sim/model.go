@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sort"
 
 	"github.com/headroom/headroom/result"
@@ -105,7 +104,7 @@ type node struct {
 	id     HandlerID
 	next   component
 	region *region
-	rng    *rand.Rand
+	rng    *Rng
 	st     compStats
 }
 

@@ -5,16 +5,47 @@ import (
 	"math/rand/v2"
 )
 
+// Rng is one random stream: a PCG generator (math/rand/v2's) with the draws the model
+// makes. It gives exactly what rand.New(pcg) would — Float64 and Uint64 are computed as
+// rand.Rand computes them, and the other draws are rand.Rand's own over the same state —
+// but the uniform draws on the hot paths call the generator directly rather than through
+// rand.Rand's Source interface, which cannot be inlined.
+type Rng struct {
+	src rand.PCG
+	r   *rand.Rand // over &src, for the draws taken from math/rand
+}
+
+func newRng(seed1, seed2 uint64) *Rng {
+	g := &Rng{src: *rand.NewPCG(seed1, seed2)}
+	g.r = rand.New(&g.src)
+	return g
+}
+
+// Uint64 returns a uniform 64-bit value.
+func (g *Rng) Uint64() uint64 { return g.src.Uint64() }
+
+// Float64 returns a uniform value in [0, 1), as rand.Rand.Float64 does.
+func (g *Rng) Float64() float64 { return float64(g.src.Uint64()<<11>>11) / (1 << 53) }
+
+// ExpFloat64 returns an exponential value of mean 1 (rand.Rand.ExpFloat64).
+func (g *Rng) ExpFloat64() float64 { return g.r.ExpFloat64() }
+
+// IntN returns a uniform value in [0, n) (rand.Rand.IntN).
+func (g *Rng) IntN(n int) int { return g.r.IntN(n) }
+
+// Uint64N returns a uniform value in [0, n) (rand.Rand.Uint64N).
+func (g *Rng) Uint64N(n uint64) uint64 { return g.r.Uint64N(n) }
+
 // Stream returns the random stream of one named consumer (a component, the workload) for a
 // run seed. Streams are derived from the seed and the name only, so adding a component does
 // not shift the draws of the others: two scenarios that share component names see the same
 // random numbers where they share structure (common random numbers), which is what makes a
 // side-by-side comparison sharp.
-func Stream(seed uint64, name string) *rand.Rand {
+func Stream(seed uint64, name string) *Rng {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	n := h.Sum64()
-	return rand.New(rand.NewPCG(splitmix(seed^0x9e3779b97f4a7c15), splitmix(n+seed)))
+	return newRng(splitmix(seed^0x9e3779b97f4a7c15), splitmix(n+seed))
 }
 
 // ReplicationSeed derives the seed of replication i from the run seed; replication 0 is the

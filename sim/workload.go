@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 )
 
 // workload is the open arrival process. It keeps exactly one pending arrival event whatever
@@ -15,7 +14,7 @@ type workload struct {
 	m     *Model
 	id    HandlerID
 	timer TimerID // the one pending arrival
-	rng   *rand.Rand
+	rng   *Rng
 	entry component
 
 	deterministic bool
