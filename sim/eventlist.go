@@ -24,7 +24,7 @@ const (
 )
 
 func newEventList(sizeHint int) eventList {
-	return eventList{heap: newEventQueue(min(sizeHint, radixAbove+1))}
+	return eventList{heap: newEventQueue(min(sizeHint, radixAbove+1)), rq: newRadixQueue()}
 }
 
 func (l *eventList) len() int {

@@ -24,7 +24,21 @@ type radixQueue struct {
 	head    int    // next event of bucket 0
 	nonzero uint64 // bit k set when bucket k (k ≥ 1) holds events
 	b       [64][]event
+	// mins[k] is the earliest time in bucket k ≥ 1 (maxTime when it is empty), kept as
+	// events arrive so that a refill need not scan its bucket for it first.
+	mins    [64]Time
 	scratch []event // for rebuild
+}
+
+// maxTime is later than any event: the minimum of an empty bucket.
+const maxTime = Time(1<<63 - 1)
+
+func newRadixQueue() radixQueue {
+	var q radixQueue
+	for k := range q.mins {
+		q.mins[k] = maxTime
+	}
+	return q
 }
 
 // len returns the number of events.
@@ -50,7 +64,8 @@ var emptyTop = sentinel
 func (q *radixQueue) refill() {
 	i := bits.TrailingZeros64(q.nonzero)
 	src := q.b[i]
-	m := src[0].at
+	m := q.mins[i]
+	q.mins[i] = maxTime
 	if len(src) == 1 { // the common case once times are spread out: no redistribution
 		q.last = m
 		q.b[0], q.head = append(q.b[0][:0], src[0]), 0
@@ -58,14 +73,13 @@ func (q *radixQueue) refill() {
 		q.nonzero &^= 1 << i
 		return
 	}
-	for j := 1; j < len(src); j++ {
-		m = min(m, src[j].at)
-	}
 	q.last = m
 	q.b[0], q.head = q.b[0][:0], 0
 	for j := range src {
-		k := bits.Len64(uint64(src[j].at ^ m))
+		at := src[j].at
+		k := bits.Len64(uint64(at ^ m))
 		q.b[k] = append(q.b[k], src[j])
+		q.mins[k] = min(q.mins[k], at)
 		q.nonzero |= 1 << k
 	}
 	q.b[i] = src[:0]
@@ -78,6 +92,7 @@ func (q *radixQueue) push(e event) {
 	}
 	k := bits.Len64(uint64(e.at ^ q.last))
 	q.b[k] = append(q.b[k], e)
+	q.mins[k] = min(q.mins[k], e.at)
 	q.nonzero |= 1 << k
 	q.nonzero &^= 1
 	q.n++
@@ -117,11 +132,15 @@ func (q *radixQueue) rebuild(last Time) {
 		q.b[k] = q.b[k][:0]
 	}
 	q.nonzero = 0
+	for k := range q.mins {
+		q.mins[k] = maxTime
+	}
 	slices.SortFunc(s, func(a, b event) int { return int(lessBit(&b, &a)) - int(lessBit(&a, &b)) })
 	q.last = last
 	for _, e := range s {
 		k := bits.Len64(uint64(e.at ^ last))
 		q.b[k] = append(q.b[k], e)
+		q.mins[k] = min(q.mins[k], e.at)
 		q.nonzero |= 1 << k
 	}
 	q.nonzero &^= 1
