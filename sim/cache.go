@@ -44,7 +44,7 @@ type cache struct {
 	cached                  float64
 	db                      *database
 	ops                     opReader
-	calls                   slab[cacheCall]
+	calls                   callSlab[cacheCall]
 	maxOps                  float64 // per second, all instances
 
 	sec               int64

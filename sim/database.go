@@ -40,7 +40,7 @@ type database struct {
 	pools               [2]dbPool    // writer, reader (the reader is the writer without replicas)
 	reader              int
 	poolTimeout         Time
-	calls               slab[dbCall]
+	calls               callSlab[dbCall]
 	rr                  int
 
 	reads, writes, timedOut int64

@@ -26,7 +26,7 @@ type loadBalancer struct {
 	overhead Sampler
 	timeout  Time
 	tier     *vmtier
-	calls    slab[lbCall]
+	calls    callSlab[lbCall]
 
 	timedOut int64
 	boundTO  bool

@@ -36,7 +36,7 @@ type vmtier struct {
 	hostTier *vmtier   // the tier whose VMs it runs on, nil when its own
 	down     callee
 	late     lateCallee // down, when it takes calls that start later
-	calls    slab[tierCall]
+	calls    callSlab[tierCall]
 	rr       int
 
 	timedOut, errors    int64
