@@ -144,14 +144,15 @@ func (k *cache) link() error {
 	return nil
 }
 
-func (k *cache) accept(r ReqID) { k.call(r, nil, 0) }
+func (k *cache) accept(r ReqID) { k.call(r, k.ops.of(k.m, r), nil, 0) }
 
-func (k *cache) call(r ReqID, from caller, token int32) { k.callAt(r, from, token, k.m.k.now) }
+func (k *cache) call(r ReqID, op crudOp, from caller, token int32) {
+	k.callAt(r, op, from, token, k.m.k.now)
+}
 
 // callAt takes a call for r that starts at at (>= now).
-func (k *cache) callAt(r ReqID, from caller, token int32, at Time) {
+func (k *cache) callAt(r ReqID, op crudOp, from caller, token int32, at Time) {
 	now := k.m.k.now
-	op := k.ops.of(k.m, r)
 	k.byOp[op]++
 	slot := k.calls.alloc(cacheCall{r: r, from: from, token: token, at: at, op: op})
 	if op.write() {

@@ -26,6 +26,7 @@ type loadBalancer struct {
 	overhead Sampler
 	timeout  Time
 	tier     *vmtier
+	ops      opReader
 	calls    callSlab[lbCall]
 
 	timedOut int64
@@ -61,7 +62,7 @@ func newLoadBalancer(m *Model, n *node, c *scenarios.Component) (component, erro
 	if spec.RequestsPerConnection < 1 {
 		return nil, fmt.Errorf("requests_per_connection: must be >= 1")
 	}
-	return &loadBalancer{node: *n, alg: alg, overhead: oh, timeout: Dur(spec.Timeout.D())}, nil
+	return &loadBalancer{node: *n, alg: alg, overhead: oh, timeout: Dur(spec.Timeout.D()), ops: newOpReader(m)}, nil
 }
 
 func (lb *loadBalancer) link() error {
@@ -81,7 +82,7 @@ func (lb *loadBalancer) accept(r ReqID) {
 	lb.st.start(now, 0) // nothing waits at the load balancer
 	m.req(r).arrived -= lb.overhead.Sample(lb.rng)
 	slot := lb.calls.alloc(lbCall{r: r, at: now})
-	lb.tier.enter(r, lb, slot, lb.tier.pick(lb.alg))
+	lb.tier.enter(r, lb.ops.of(m, r), lb, slot, lb.tier.pick(lb.alg))
 }
 
 // answered is the tier's answer: passed to the client, or a 504 when it came too late.

@@ -15,9 +15,12 @@ type caller interface {
 }
 
 // callee takes calls for request r and answers from.answered(token, ok) when done; from is
-// nil when r came on the synchronous path, and the callee then answers the client.
+// nil when r came on the synchronous path, and the callee then answers the client. op is r's
+// operation: read once where r enters the family, while its record is in the CPU's cache,
+// and carried with the calls — by the time a call reaches the cache or the database, after
+// a wait in a tier's line, the request's record has long left the cache.
 type callee interface {
-	call(r ReqID, from caller, token int32)
+	call(r ReqID, op crudOp, from caller, token int32)
 }
 
 // bottleneck is implemented by the kinds of the family that can tell whether they are
@@ -68,7 +71,7 @@ func (m *Model) bindBelow(x component, throughAsync bool, cause string) bool {
 // blocking tier hands its call over as soon as it has booked its CPU time, which saves the
 // event at the end of that time.
 type lateCallee interface {
-	callAt(r ReqID, from caller, token int32, at Time)
+	callAt(r ReqID, op crudOp, from caller, token int32, at Time)
 }
 
 // reply settles a call: to the caller, or to the client when there is none.

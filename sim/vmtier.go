@@ -36,6 +36,7 @@ type vmtier struct {
 	hostTier *vmtier   // the tier whose VMs it runs on, nil when its own
 	down     callee
 	late     lateCallee // down, when it takes calls that start later
+	ops      opReader
 	calls    callSlab[tierCall]
 	rr       int
 
@@ -83,6 +84,7 @@ type tierCall struct {
 	token   int32
 	at      Time
 	inst    int32
+	op      crudOp
 	working bool // holds a worker
 }
 
@@ -122,7 +124,7 @@ func newVMTier(m *Model, n *node, c *scenarios.Component) (component, error) {
 		return nil, fmt.Errorf("balance: %w", err)
 	}
 	t := &vmtier{node: *n, cpuTime: cpu, workers: spec.Workers, blocking: spec.IO != "async",
-		balance: bal, timeout: Dur(spec.QueueTimeout.D())}
+		balance: bal, timeout: Dur(spec.QueueTimeout.D()), ops: newOpReader(m)}
 	if t.timeout <= 0 {
 		return nil, fmt.Errorf("queue_timeout: must be > 0")
 	}
@@ -206,18 +208,18 @@ func (t *vmtier) pick(alg balanceAlg) int {
 	return i
 }
 
-func (t *vmtier) accept(r ReqID) { t.call(r, nil, 0) }
+func (t *vmtier) accept(r ReqID) { t.call(r, t.ops.of(t.m, r), nil, 0) }
 
-func (t *vmtier) call(r ReqID, from caller, token int32) {
-	t.enter(r, from, token, t.pick(t.balance))
+func (t *vmtier) call(r ReqID, op crudOp, from caller, token int32) {
+	t.enter(r, op, from, token, t.pick(t.balance))
 }
 
-// enter admits request r at instance i.
-func (t *vmtier) enter(r ReqID, from caller, token int32, i int) {
+// enter admits request r, of operation op, at instance i.
+func (t *vmtier) enter(r ReqID, op crudOp, from caller, token int32, i int) {
 	now := t.m.k.now
 	t.st.offer()
 	t.st.admit(now)
-	slot := t.calls.alloc(tierCall{r: r, from: from, token: token, at: now, inst: int32(i)})
+	slot := t.calls.alloc(tierCall{r: r, from: from, token: token, at: now, inst: int32(i), op: op})
 	in := &t.inst[i]
 	in.outstanding++
 	if in.free > 0 {
@@ -238,7 +240,7 @@ func (t *vmtier) startWork(slot int32, now Time) {
 	t.st.start(now, now-c.at)
 	end := t.inst[c.inst].host.run(t.m, now, t.cpuTime.Sample(t.rng))
 	if t.blocking && t.late != nil {
-		t.late.callAt(c.r, t, slot, end)
+		t.late.callAt(c.r, c.op, t, slot, end)
 		return
 	}
 	t.m.k.Schedule(end, t.id, opTierCPU, int64(slot))
@@ -246,17 +248,17 @@ func (t *vmtier) startWork(slot int32, now Time) {
 
 // Handle ends the CPU time of a call: the vCPU goes to the next job, an async worker is
 // free, and the call goes down (or is done, for a tier with no next).
-func (t *vmtier) Handle(op int32, arg int64) {
+func (t *vmtier) Handle(_ int32, arg int64) {
 	now := t.m.k.now
 	slot := int32(arg)
 	c := t.calls.at(slot)
-	r, inst := c.r, c.inst
+	r, op, inst := c.r, c.op, c.inst
 	if !t.blocking {
 		c.working = false
 		t.releaseWorker(inst, now)
 	}
 	if t.down != nil {
-		t.down.call(r, t, slot)
+		t.down.call(r, op, t, slot)
 		return
 	}
 	t.finish(slot, true)
