@@ -153,6 +153,7 @@ func (k *cache) call(r ReqID, op crudOp, from caller, token int32) {
 // callAt takes a call for r that starts at at (>= now).
 func (k *cache) callAt(r ReqID, op crudOp, from caller, token int32, at Time) {
 	now := k.m.k.now
+	prefetchAnswer(k.m, r)
 	k.byOp[op]++
 	slot := k.calls.alloc(cacheCall{r: r, from: from, token: token, at: at, op: op})
 	if op.write() {

@@ -171,6 +171,7 @@ func (d *database) accept(r ReqID) { d.call(r, d.ops.of(d.m, r), nil, 0) }
 // call is a query a tier makes for r, its kind from r's operation op; the answer comes at
 // its end (or at the pool timeout).
 func (d *database) call(r ReqID, op crudOp, from caller, token int32) {
+	prefetchAnswer(d.m, r)
 	end, ok := d.query(d.m.k.now, op.write())
 	slot := d.calls.alloc(dbCall{r: r, from: from, token: token, ok: ok})
 	d.m.k.Schedule(end, d.id, opDBAnswer, int64(slot))

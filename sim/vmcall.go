@@ -1,5 +1,7 @@
 package sim
 
+import "unsafe"
+
 // Calls within architecture B (load balancer → VM tiers → cache → database) are nested: a
 // tier waits for the answer of the tier, cache or database it calls, and may hold a worker
 // while it waits, so the answer must come back to it. A component of the family takes a call
@@ -73,6 +75,13 @@ func (m *Model) bindBelow(x component, throughAsync bool, cause string) bool {
 type lateCallee interface {
 	callAt(r ReqID, op crudOp, from caller, token int32, at Time)
 }
+
+// prefetchAnswer asks for r's record when a call for it reaches the cache or the database,
+// the end of its chain: the answer, which reads the record, is then no further away than
+// the database's times, while the record, written when r arrived, perhaps a minute of
+// waiting in the tiers' lines ago, at an address the requests' free list leaves random, has
+// long left the CPU's cache. Fetched now, it is there when the answer comes.
+func prefetchAnswer(m *Model, r ReqID) { prefetch(unsafe.Pointer(m.req(r))) }
 
 // reply settles a call: to the caller, or to the client when there is none.
 func (m *Model) reply(r ReqID, from caller, token int32, ok bool) {

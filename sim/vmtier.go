@@ -73,7 +73,7 @@ func (h *vmHost) run(m *Model, now, d Time) Time {
 // vmInstance is the tier's process on one VM.
 type vmInstance struct {
 	host        *vmHost
-	free        int         // idle workers
+	free        int            // idle workers
 	wait        ring[tierCall] // calls waiting for a worker
 	outstanding int            // calls at this instance, waiting or in progress
 }
