@@ -241,7 +241,7 @@ func (k *cache) finish(slot int32, ok bool) {
 	if !ok {
 		k.errors++
 	}
-	k.m.reply(c.r, c.from, c.token, ok)
+	k.m.reply(c.r, c.at, c.from, c.token, ok)
 }
 
 func (k *cache) resetStats(now Time) {

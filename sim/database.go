@@ -75,6 +75,7 @@ type dbCall struct {
 	r     ReqID
 	from  caller
 	token int32
+	at    Time
 	ok    bool
 }
 
@@ -172,8 +173,9 @@ func (d *database) accept(r ReqID) { d.call(r, d.ops.of(d.m, r), nil, 0) }
 // its end (or at the pool timeout).
 func (d *database) call(r ReqID, op crudOp, from caller, token int32) {
 	prefetchAnswer(d.m, r)
-	end, ok := d.query(d.m.k.now, op.write())
-	slot := d.calls.alloc(dbCall{r: r, from: from, token: token, ok: ok})
+	now := d.m.k.now
+	end, ok := d.query(now, op.write())
+	slot := d.calls.alloc(dbCall{r: r, from: from, token: token, at: now, ok: ok})
 	d.m.k.Schedule(end, d.id, opDBAnswer, int64(slot))
 }
 
@@ -181,7 +183,7 @@ func (d *database) Handle(op int32, arg int64) {
 	slot := int32(arg)
 	c := *d.calls.at(slot)
 	d.calls.release(slot)
-	d.m.reply(c.r, c.from, c.token, c.ok)
+	d.m.reply(c.r, c.at, c.from, c.token, c.ok)
 }
 
 // query runs a read or a write arriving at now: it returns when the caller has the answer,

@@ -6,17 +6,17 @@ import "unsafe"
 // tier waits for the answer of the tier, cache or database it calls, and may hold a worker
 // while it waits, so the answer must come back to it. A component of the family takes a call
 // through callee and answers through caller, naming the call by a token the caller chose (an
-// index into its own slab of calls in progress): no allocation, no closure. A call with no
-// caller came on the synchronous path (accept) and answers the client itself.
+// index into its own slab of calls in progress, or the request): no allocation, no closure.
+// A call with no caller came on the synchronous path (accept) and answers the client itself.
 
 // caller is a component waiting for the answer to a call it made.
 type caller interface {
-	// answered settles the caller's call token: ok is false when the call failed (abandoned
-	// in a queue, or failed further down).
-	answered(token int32, ok bool)
+	// answered settles the caller's call token, which the callee took at at: ok is false
+	// when the call failed (abandoned in a queue, or failed further down).
+	answered(token int32, at Time, ok bool)
 }
 
-// callee takes calls for request r and answers from.answered(token, ok) when done; from is
+// callee takes calls for request r and answers from.answered(token, at, ok) when done; from is
 // nil when r came on the synchronous path, and the callee then answers the client. op is r's
 // operation: read once where r enters the family, while its record is in the CPU's cache,
 // and carried with the calls — by the time a call reaches the cache or the database, after
@@ -83,11 +83,11 @@ type lateCallee interface {
 // long left the CPU's cache. Fetched now, it is there when the answer comes.
 func prefetchAnswer(m *Model, r ReqID) { prefetch(unsafe.Pointer(m.req(r))) }
 
-// reply settles a call: to the caller, or to the client when there is none.
-func (m *Model) reply(r ReqID, from caller, token int32, ok bool) {
+// reply settles a call for r taken at at: to the caller, or to the client when there is none.
+func (m *Model) reply(r ReqID, at Time, from caller, token int32, ok bool) {
 	switch {
 	case from != nil:
-		from.answered(token, ok)
+		from.answered(token, at, ok)
 	case ok:
 		m.respond(r)
 	default:

@@ -317,7 +317,7 @@ func (t *vmtier) abandon(c tierCall, now Time) {
 	if !t.boundWait {
 		t.bindWait()
 	}
-	t.m.reply(c.r, t.caller(c.from), c.token, false)
+	t.m.reply(c.r, c.at, t.caller(c.from), c.token, false)
 }
 
 // bindWait records, once, why requests time out waiting at the tier: the deepest saturated
@@ -392,7 +392,7 @@ func (t *vmtier) ioName() string {
 }
 
 // answered is next's answer to call token: the tier is done with it.
-func (t *vmtier) answered(token int32, ok bool) { t.finish(token, ok) }
+func (t *vmtier) answered(token int32, _ Time, ok bool) { t.finish(token, ok) }
 
 // finish ends a call: a blocking worker is freed, the caller answered.
 func (t *vmtier) finish(slot int32, ok bool) {
@@ -409,7 +409,7 @@ func (t *vmtier) finish(slot int32, ok bool) {
 		t.errors++
 	}
 	t.calls.release(slot)
-	t.m.reply(c.r, t.caller(c.from), c.token, ok)
+	t.m.reply(c.r, c.at, t.caller(c.from), c.token, ok)
 }
 
 func (t *vmtier) resetStats(now Time) { t.timedOut, t.errors = 0, 0 }
