@@ -80,9 +80,9 @@ type vmInstance struct {
 
 // tierCall is one request at the tier. A call waiting for a worker is kept in its instance's
 // line itself, not in the slab: an overloaded tier holds a minute of arrivals there, read
-// back in the order they were written, which the hardware prefetches, where slab slots
-// would be touched one by one. It is 24 bytes, its caller a number rather than an interface,
-// so that as many calls as can share a cache line.
+// back in the order they were written, where slab slots would be touched one by one. It is
+// 24 bytes, its caller a number rather than an interface, so that more calls share a cache
+// line.
 type tierCall struct {
 	at      Time
 	r       ReqID
