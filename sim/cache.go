@@ -44,7 +44,7 @@ type cache struct {
 	cached                  float64
 	db                      *database
 	ops                     opReader
-	calls                   slab[cacheCall]
+	calls                   callSlab[cacheCall]
 	maxOps                  float64 // per second, all instances
 
 	sec               int64
@@ -144,14 +144,16 @@ func (k *cache) link() error {
 	return nil
 }
 
-func (k *cache) accept(r ReqID) { k.call(r, nil, 0) }
+func (k *cache) accept(r ReqID) { k.call(r, k.ops.of(k.m, r), nil, 0) }
 
-func (k *cache) call(r ReqID, from caller, token int32) { k.callAt(r, from, token, k.m.k.now) }
+func (k *cache) call(r ReqID, op crudOp, from caller, token int32) {
+	k.callAt(r, op, from, token, k.m.k.now)
+}
 
 // callAt takes a call for r that starts at at (>= now).
-func (k *cache) callAt(r ReqID, from caller, token int32, at Time) {
+func (k *cache) callAt(r ReqID, op crudOp, from caller, token int32, at Time) {
 	now := k.m.k.now
-	op := k.ops.of(k.m, r)
+	prefetchAnswer(k.m, r)
 	k.byOp[op]++
 	slot := k.calls.alloc(cacheCall{r: r, from: from, token: token, at: at, op: op})
 	if op.write() {
@@ -239,7 +241,7 @@ func (k *cache) finish(slot int32, ok bool) {
 	if !ok {
 		k.errors++
 	}
-	k.m.reply(c.r, c.from, c.token, ok)
+	k.m.reply(c.r, c.at, c.from, c.token, ok)
 }
 
 func (k *cache) resetStats(now Time) {

@@ -40,7 +40,7 @@ type database struct {
 	pools               [2]dbPool    // writer, reader (the reader is the writer without replicas)
 	reader              int
 	poolTimeout         Time
-	calls               slab[dbCall]
+	calls               callSlab[dbCall]
 	rr                  int
 
 	reads, writes, timedOut int64
@@ -75,6 +75,7 @@ type dbCall struct {
 	r     ReqID
 	from  caller
 	token int32
+	at    Time
 	ok    bool
 }
 
@@ -166,13 +167,15 @@ func (d *database) link() error {
 }
 
 // accept is a query on the synchronous path.
-func (d *database) accept(r ReqID) { d.call(r, nil, 0) }
+func (d *database) accept(r ReqID) { d.call(r, d.ops.of(d.m, r), nil, 0) }
 
-// call is a query a tier makes for r, its kind from r's operation; the answer comes at its
-// end (or at the pool timeout).
-func (d *database) call(r ReqID, from caller, token int32) {
-	end, ok := d.query(d.m.k.now, d.ops.of(d.m, r).write())
-	slot := d.calls.alloc(dbCall{r: r, from: from, token: token, ok: ok})
+// call is a query a tier makes for r, its kind from r's operation op; the answer comes at
+// its end (or at the pool timeout).
+func (d *database) call(r ReqID, op crudOp, from caller, token int32) {
+	prefetchAnswer(d.m, r)
+	now := d.m.k.now
+	end, ok := d.query(now, op.write())
+	slot := d.calls.alloc(dbCall{r: r, from: from, token: token, at: now, ok: ok})
 	d.m.k.Schedule(end, d.id, opDBAnswer, int64(slot))
 }
 
@@ -180,7 +183,7 @@ func (d *database) Handle(op int32, arg int64) {
 	slot := int32(arg)
 	c := *d.calls.at(slot)
 	d.calls.release(slot)
-	d.m.reply(c.r, c.from, c.token, c.ok)
+	d.m.reply(c.r, c.at, c.from, c.token, c.ok)
 }
 
 // query runs a read or a write arriving at now: it returns when the caller has the answer,

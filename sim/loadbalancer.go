@@ -19,14 +19,17 @@ func init() { register(scenarios.KindLoadBalancer, newLoadBalancer) }
 // limit of its own; it is billed per hour and per load-balancer capacity unit.
 //
 // Like the gateway, it charges its latency by moving the request's arrival back, so it costs
-// no event: the client's latencies include it and nothing downstream changes in law.
+// no event: the client's latencies include it and nothing downstream changes in law. It
+// keeps no record of its calls: the tier takes each the moment the load balancer takes the
+// request, so the tier's answer says when the load balancer took it, and the token is the
+// request.
 type loadBalancer struct {
 	node
 	alg      balanceAlg
 	overhead Sampler
 	timeout  Time
 	tier     *vmtier
-	calls    slab[lbCall]
+	ops      opReader
 
 	timedOut int64
 	boundTO  bool
@@ -39,11 +42,6 @@ var (
 	_ caller    = (*loadBalancer)(nil)
 	_ metered   = (*loadBalancer)(nil)
 )
-
-type lbCall struct {
-	r  ReqID
-	at Time
-}
 
 func newLoadBalancer(m *Model, n *node, c *scenarios.Component) (component, error) {
 	spec := c.LoadBalancer
@@ -61,7 +59,7 @@ func newLoadBalancer(m *Model, n *node, c *scenarios.Component) (component, erro
 	if spec.RequestsPerConnection < 1 {
 		return nil, fmt.Errorf("requests_per_connection: must be >= 1")
 	}
-	return &loadBalancer{node: *n, alg: alg, overhead: oh, timeout: Dur(spec.Timeout.D())}, nil
+	return &loadBalancer{node: *n, alg: alg, overhead: oh, timeout: Dur(spec.Timeout.D()), ops: newOpReader(m)}, nil
 }
 
 func (lb *loadBalancer) link() error {
@@ -80,17 +78,16 @@ func (lb *loadBalancer) accept(r ReqID) {
 	lb.st.admit(now)
 	lb.st.start(now, 0) // nothing waits at the load balancer
 	m.req(r).arrived -= lb.overhead.Sample(lb.rng)
-	slot := lb.calls.alloc(lbCall{r: r, at: now})
-	lb.tier.enter(r, lb, slot, lb.tier.pick(lb.alg))
+	lb.tier.enter(r, lb.ops.of(m, r), lb, int32(r), lb.tier.pick(lb.alg))
 }
 
-// answered is the tier's answer: passed to the client, or a 504 when it came too late.
-func (lb *loadBalancer) answered(token int32, ok bool) {
+// answered is the tier's answer for request token, taken at at: passed to the client, or a
+// 504 when it came too late.
+func (lb *loadBalancer) answered(token int32, at Time, ok bool) {
 	now := lb.m.k.now
-	c := *lb.calls.at(token)
-	lb.calls.release(token)
-	lb.st.done(now, now-c.at)
-	if ok && now-c.at > lb.timeout {
+	r := ReqID(token)
+	lb.st.done(now, now-at)
+	if ok && now-at > lb.timeout {
 		ok = false
 		lb.timedOut++
 		if !lb.boundTO {
@@ -102,9 +99,9 @@ func (lb *loadBalancer) answered(token int32, ok bool) {
 		}
 	}
 	if ok {
-		lb.m.respond(c.r)
+		lb.m.respond(r)
 	} else {
-		lb.m.reject(c.r)
+		lb.m.reject(r)
 	}
 }
 

@@ -1,23 +1,28 @@
 package sim
 
+import "unsafe"
+
 // Calls within architecture B (load balancer → VM tiers → cache → database) are nested: a
 // tier waits for the answer of the tier, cache or database it calls, and may hold a worker
 // while it waits, so the answer must come back to it. A component of the family takes a call
 // through callee and answers through caller, naming the call by a token the caller chose (an
-// index into its own slab of calls in progress): no allocation, no closure. A call with no
-// caller came on the synchronous path (accept) and answers the client itself.
+// index into its own slab of calls in progress, or the request): no allocation, no closure.
+// A call with no caller came on the synchronous path (accept) and answers the client itself.
 
 // caller is a component waiting for the answer to a call it made.
 type caller interface {
-	// answered settles the caller's call token: ok is false when the call failed (abandoned
-	// in a queue, or failed further down).
-	answered(token int32, ok bool)
+	// answered settles the caller's call token, which the callee took at at: ok is false
+	// when the call failed (abandoned in a queue, or failed further down).
+	answered(token int32, at Time, ok bool)
 }
 
-// callee takes calls for request r and answers from.answered(token, ok) when done; from is
-// nil when r came on the synchronous path, and the callee then answers the client.
+// callee takes calls for request r and answers from.answered(token, at, ok) when done; from is
+// nil when r came on the synchronous path, and the callee then answers the client. op is r's
+// operation: read once where r enters the family, while its record is in the CPU's cache,
+// and carried with the calls — by the time a call reaches the cache or the database, after
+// a wait in a tier's line, the request's record has long left the cache.
 type callee interface {
-	call(r ReqID, from caller, token int32)
+	call(r ReqID, op crudOp, from caller, token int32)
 }
 
 // bottleneck is implemented by the kinds of the family that can tell whether they are
@@ -68,14 +73,21 @@ func (m *Model) bindBelow(x component, throughAsync bool, cause string) bool {
 // blocking tier hands its call over as soon as it has booked its CPU time, which saves the
 // event at the end of that time.
 type lateCallee interface {
-	callAt(r ReqID, from caller, token int32, at Time)
+	callAt(r ReqID, op crudOp, from caller, token int32, at Time)
 }
 
-// reply settles a call: to the caller, or to the client when there is none.
-func (m *Model) reply(r ReqID, from caller, token int32, ok bool) {
+// prefetchAnswer asks for r's record when a call for it reaches the cache or the database,
+// the end of its chain: the answer, which reads the record, is then no further away than
+// the database's times, while the record, written when r arrived, perhaps a minute of
+// waiting in the tiers' lines ago, at an address the requests' free list leaves random, has
+// long left the CPU's cache. Fetched now, it is there when the answer comes.
+func prefetchAnswer(m *Model, r ReqID) { prefetch(unsafe.Pointer(m.req(r))) }
+
+// reply settles a call for r taken at at: to the caller, or to the client when there is none.
+func (m *Model) reply(r ReqID, at Time, from caller, token int32, ok bool) {
 	switch {
 	case from != nil:
-		from.answered(token, ok)
+		from.answered(token, at, ok)
 	case ok:
 		m.respond(r)
 	default:
@@ -115,6 +127,51 @@ func (s *slab[T]) alloc(v T) int32 {
 func (s *slab[T]) release(i int32) { s.free = append(s.free, i) }
 
 func (s *slab[T]) at(i int32) *T { return &s.items[i] }
+
+// callSlab is an array of call records whose slots are handed out in order, cycling
+// through it: a call gets the next free slot after the last one handed out. Calls of the
+// family mostly end in the order they began (they wait in FIFO lines, and an overloaded
+// tier abandons them in that order), so records are written and read again in address
+// order — a stream the hardware prefetches — rather than scattered over the whole backlog
+// as a free list's last-freed-first reuse leaves them after a while, where each access is a
+// cache miss. The slab grows whenever half its slots are in use, so the next free slot is
+// rarely far; an index stays valid until freed.
+type callSlab[T any] struct {
+	items []T
+	used  []bool
+	next  int // where the search for a free slot starts
+	live  int
+}
+
+func (s *callSlab[T]) alloc(v T) int32 {
+	if 2*s.live >= len(s.items) {
+		n := max(len(s.items), 64)
+		s.next = len(s.items)
+		s.items = append(s.items, make([]T, n)...)
+		s.used = append(s.used, make([]bool, n)...)
+	}
+	i := s.next
+	for s.used[i] {
+		if i++; i == len(s.used) {
+			i = 0
+		}
+	}
+	s.next = i + 1
+	if s.next == len(s.used) {
+		s.next = 0
+	}
+	s.used[i] = true
+	s.live++
+	s.items[i] = v
+	return int32(i)
+}
+
+func (s *callSlab[T]) release(i int32) {
+	s.used[i] = false
+	s.live--
+}
+
+func (s *callSlab[T]) at(i int32) *T { return &s.items[i] }
 
 // crudOp is a request's CRUD operation.
 type crudOp uint8

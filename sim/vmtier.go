@@ -36,7 +36,9 @@ type vmtier struct {
 	hostTier *vmtier   // the tier whose VMs it runs on, nil when its own
 	down     callee
 	late     lateCallee // down, when it takes calls that start later
-	calls    slab[tierCall]
+	ops      opReader
+	calls    callSlab[tierCall] // calls holding a worker, or gone down (async)
+	callers  []caller           // who called: tierCall.from numbers them
 	rr       int
 
 	timedOut, errors    int64
@@ -71,18 +73,23 @@ func (h *vmHost) run(m *Model, now, d Time) Time {
 // vmInstance is the tier's process on one VM.
 type vmInstance struct {
 	host        *vmHost
-	free        int         // idle workers
-	wait        ring[int32] // calls waiting for a worker
-	outstanding int         // calls at this instance, waiting or in progress
+	free        int            // idle workers
+	wait        ring[tierCall] // calls waiting for a worker
+	outstanding int            // calls at this instance, waiting or in progress
 }
 
-// tierCall is one request at the tier.
+// tierCall is one request at the tier. A call waiting for a worker is kept in its instance's
+// line itself, not in the slab: an overloaded tier holds a minute of arrivals there, read
+// back in the order they were written, where slab slots would be touched one by one. It is
+// 24 bytes, its caller a number rather than an interface, so that more calls share a cache
+// line.
 type tierCall struct {
-	r       ReqID
-	from    caller
-	token   int32
 	at      Time
+	r       ReqID
+	token   int32
 	inst    int32
+	from    uint16 // 1 + the caller's index in vmtier.callers, 0 when none (the client)
+	op      crudOp
 	working bool // holds a worker
 }
 
@@ -122,7 +129,7 @@ func newVMTier(m *Model, n *node, c *scenarios.Component) (component, error) {
 		return nil, fmt.Errorf("balance: %w", err)
 	}
 	t := &vmtier{node: *n, cpuTime: cpu, workers: spec.Workers, blocking: spec.IO != "async",
-		balance: bal, timeout: Dur(spec.QueueTimeout.D())}
+		balance: bal, timeout: Dur(spec.QueueTimeout.D()), ops: newOpReader(m)}
 	if t.timeout <= 0 {
 		return nil, fmt.Errorf("queue_timeout: must be > 0")
 	}
@@ -206,39 +213,62 @@ func (t *vmtier) pick(alg balanceAlg) int {
 	return i
 }
 
-func (t *vmtier) accept(r ReqID) { t.call(r, nil, 0) }
+func (t *vmtier) accept(r ReqID) { t.call(r, t.ops.of(t.m, r), nil, 0) }
 
-func (t *vmtier) call(r ReqID, from caller, token int32) {
-	t.enter(r, from, token, t.pick(t.balance))
+func (t *vmtier) call(r ReqID, op crudOp, from caller, token int32) {
+	t.enter(r, op, from, token, t.pick(t.balance))
 }
 
-// enter admits request r at instance i.
-func (t *vmtier) enter(r ReqID, from caller, token int32, i int) {
+// enter admits request r, of operation op, at instance i.
+func (t *vmtier) enter(r ReqID, op crudOp, from caller, token int32, i int) {
 	now := t.m.k.now
 	t.st.offer()
 	t.st.admit(now)
-	slot := t.calls.alloc(tierCall{r: r, from: from, token: token, at: now, inst: int32(i)})
+	c := tierCall{r: r, from: t.callerNumber(from), token: token, at: now, inst: int32(i), op: op}
 	in := &t.inst[i]
 	in.outstanding++
 	if in.free > 0 {
 		in.free--
-		t.startWork(slot, now)
+		t.startWork(c, now)
 		return
 	}
-	in.wait.push(slot)
+	in.wait.push(c)
 }
 
-// startWork gives call slot a worker and books its CPU time on the VM. A blocking tier whose
-// next can take a call that starts later hands the call over at once, timed to start when
-// the CPU time ends (its worker is held until the answer anyway); otherwise an event at the
-// end of the CPU time passes it on.
-func (t *vmtier) startWork(slot int32, now Time) {
-	c := t.calls.at(slot)
+// callerNumber returns the number tierCall.from gives from, adding it to the tier's
+// callers when new (a tier has a few: the components whose next it is).
+func (t *vmtier) callerNumber(from caller) uint16 {
+	if from == nil {
+		return 0
+	}
+	for i, x := range t.callers {
+		if x == from {
+			return uint16(i + 1)
+		}
+	}
+	t.callers = append(t.callers, from)
+	return uint16(len(t.callers))
+}
+
+// caller returns the caller numbered n, nil for 0.
+func (t *vmtier) caller(n uint16) caller {
+	if n == 0 {
+		return nil
+	}
+	return t.callers[n-1]
+}
+
+// startWork gives call c a worker, takes it a slot, and books its CPU time on the VM. A
+// blocking tier whose next can take a call that starts later hands the call over at once,
+// timed to start when the CPU time ends (its worker is held until the answer anyway);
+// otherwise an event at the end of the CPU time passes it on.
+func (t *vmtier) startWork(c tierCall, now Time) {
 	c.working = true
+	slot := t.calls.alloc(c)
 	t.st.start(now, now-c.at)
 	end := t.inst[c.inst].host.run(t.m, now, t.cpuTime.Sample(t.rng))
 	if t.blocking && t.late != nil {
-		t.late.callAt(c.r, t, slot, end)
+		t.late.callAt(c.r, c.op, t, slot, end)
 		return
 	}
 	t.m.k.Schedule(end, t.id, opTierCPU, int64(slot))
@@ -246,17 +276,17 @@ func (t *vmtier) startWork(slot int32, now Time) {
 
 // Handle ends the CPU time of a call: the vCPU goes to the next job, an async worker is
 // free, and the call goes down (or is done, for a tier with no next).
-func (t *vmtier) Handle(op int32, arg int64) {
+func (t *vmtier) Handle(_ int32, arg int64) {
 	now := t.m.k.now
 	slot := int32(arg)
 	c := t.calls.at(slot)
-	r, inst := c.r, c.inst
+	r, op, inst := c.r, c.op, c.inst
 	if !t.blocking {
 		c.working = false
 		t.releaseWorker(inst, now)
 	}
 	if t.down != nil {
-		t.down.call(r, t, slot)
+		t.down.call(r, op, t, slot)
 		return
 	}
 	t.finish(slot, true)
@@ -268,28 +298,26 @@ func (t *vmtier) releaseWorker(i int32, now Time) {
 	t.st.busy.Add(now, -1)
 	in := &t.inst[i]
 	for in.wait.len() > 0 {
-		s := in.wait.pop()
-		if now-t.calls.at(s).at > t.timeout {
-			t.abandon(s, now)
+		c := in.wait.pop()
+		if now-c.at > t.timeout {
+			t.abandon(c, now)
 			continue
 		}
-		t.startWork(s, now)
+		t.startWork(c, now)
 		return
 	}
 	in.free++
 }
 
-// abandon drops a call that waited too long for a worker.
-func (t *vmtier) abandon(slot int32, now Time) {
-	c := *t.calls.at(slot)
+// abandon drops call c, which waited too long for a worker.
+func (t *vmtier) abandon(c tierCall, now Time) {
 	t.inst[c.inst].outstanding--
 	leave(&t.st, now, c.at)
 	t.timedOut++
-	t.calls.release(slot)
 	if !t.boundWait {
 		t.bindWait()
 	}
-	t.m.reply(c.r, c.from, c.token, false)
+	t.m.reply(c.r, c.at, t.caller(c.from), c.token, false)
 }
 
 // bindWait records, once, why requests time out waiting at the tier: the deepest saturated
@@ -364,7 +392,7 @@ func (t *vmtier) ioName() string {
 }
 
 // answered is next's answer to call token: the tier is done with it.
-func (t *vmtier) answered(token int32, ok bool) { t.finish(token, ok) }
+func (t *vmtier) answered(token int32, _ Time, ok bool) { t.finish(token, ok) }
 
 // finish ends a call: a blocking worker is freed, the caller answered.
 func (t *vmtier) finish(slot int32, ok bool) {
@@ -381,7 +409,7 @@ func (t *vmtier) finish(slot int32, ok bool) {
 		t.errors++
 	}
 	t.calls.release(slot)
-	t.m.reply(c.r, c.from, c.token, ok)
+	t.m.reply(c.r, c.at, t.caller(c.from), c.token, ok)
 }
 
 func (t *vmtier) resetStats(now Time) { t.timedOut, t.errors = 0, 0 }
