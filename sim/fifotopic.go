@@ -94,11 +94,12 @@ func (f *fifoTopic) group(now Time, r ReqID) int32 {
 	}
 	f.expire(now)
 	u := f.t.m.reqs.at(r).user
-	if g, ok := f.byUser.get(u); ok {
-		return g
+	ref, ok := f.byUser.ref(u)
+	if ok {
+		return *ref
 	}
 	g := f.newPub(u)
-	f.byUser.put(u, g)
+	*ref = g
 	f.pubs[g].lastPub = now
 	f.expiry.push(pubExpiry{at: now + f.window, g: g})
 	return g

@@ -2,9 +2,12 @@ package sim
 
 // userTable maps users to small indices (a FIFO group, a publisher's state, an order
 // mark) for the users that have something in flight: an open-addressing hash table with
-// linear probing and backward-shift deletion, kept at most half full. Entries come and go
-// at the message rate while a few thousand (hundreds of thousands behind a backlog) live
-// at once; deletion leaves no tombstone, so probes stay as short as the load allows. A key
+// linear probing and backward-shift deletion, kept between an eighth and a half full.
+// Entries come and go at the message rate while a few thousand (hundreds of thousands
+// behind a backlog) live at once; deletion leaves no tombstone, so probes stay as short as
+// the load allows, and the table shrinks again once a backlog has drained, so that the
+// rest of the day's probes land in a table that fits the cache rather than in the
+// megabytes the peak needed. A key
 // and its value share one 8-byte slot, eight to a cache line: behind a backlog the table
 // outgrows the caches, and a lookup costs the one line it lands on rather than one line of
 // keys and another of values. BenchmarkUserTableChurn against BenchmarkMapChurn
@@ -48,7 +51,7 @@ func (t *userTable) get(u uint32) (int32, bool) {
 // valid until the table next changes.
 func (t *userTable) ref(u uint32) (*int32, bool) {
 	if 2*(t.n+1) > len(t.slots) {
-		t.grow()
+		t.resize(max(64, 2*len(t.slots)))
 	}
 	k := u + 1
 	for i := t.home(u); ; i = (i + 1) & t.mask {
@@ -94,12 +97,15 @@ func (t *userTable) del(u uint32) {
 	}
 	t.slots[i].key = 0
 	t.n--
+	if 8*t.n < len(t.slots) && len(t.slots) > 64 {
+		t.resize(len(t.slots) / 2)
+	}
 }
 
 func (t *userTable) len() int { return t.n }
 
-func (t *userTable) grow() {
-	size := max(64, 2*len(t.slots))
+// resize rehashes the table into size slots.
+func (t *userTable) resize(size int) {
 	old := t.slots
 	t.slots, t.mask, t.n = make([]userSlot, size), uint32(size-1), 0
 	for _, s := range old {

@@ -44,3 +44,27 @@ func TestUserTableAgreesWithAMap(t *testing.T) {
 		require.Equal(t, w, v)
 	}
 }
+
+// A backlog's worth of users grows the table; once most are gone it shrinks back, keeping
+// the users that remain.
+func TestUserTableShrinksWhenDrained(t *testing.T) {
+	var tab userTable
+	for u := range uint32(100_000) {
+		tab.put(u*7919, int32(u))
+	}
+	peak := len(tab.slots)
+	for u := range uint32(100_000) {
+		if u%1000 != 0 {
+			tab.del(u * 7919)
+		}
+	}
+	require.Equal(t, 100, tab.len())
+	require.LessOrEqual(t, len(tab.slots), 1024, "from %d slots", peak)
+	for u := range uint32(100_000) {
+		v, ok := tab.get(u * 7919)
+		require.Equal(t, u%1000 == 0, ok, "user %d", u*7919)
+		if ok {
+			require.Equal(t, int32(u), v)
+		}
+	}
+}
