@@ -99,6 +99,7 @@ func (f *fifoTopic) group(now Time, r ReqID) int32 {
 	if ok {
 		return *ref
 	}
+	// pushUser may renumber the other groups (put, which moves no entry: ref stays valid).
 	*ref = f.pushUser(pubGroup{bucket: newTokenBucket(f.groupRate, f.groupCap), lastPub: now, due: now + f.window, user: u})
 	return *ref
 }

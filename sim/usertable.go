@@ -48,23 +48,27 @@ func (t *userTable) get(u uint32) (int32, bool) {
 
 // ref returns u's value to read or set, and whether u was there; an absent u is added with
 // value 0. One probe serves the lookup and the insert that follows a miss. The pointer is
-// valid until the table next changes.
+// valid until the next insert or delete: looking up or setting users already present
+// (put included) never moves an entry.
 func (t *userTable) ref(u uint32) (*int32, bool) {
-	if 2*(t.n+1) > len(t.slots) {
-		t.resize(max(64, 2*len(t.slots)))
+	if len(t.slots) == 0 {
+		t.resize(64)
 	}
 	k := u + 1
-	for i := t.home(u); ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		switch s.key {
-		case k:
-			return &s.val, true
-		case 0:
-			*s = userSlot{key: k}
-			t.n++
-			return &s.val, false
+	i := t.home(u)
+	for ; t.slots[i].key != 0; i = (i + 1) & t.mask {
+		if t.slots[i].key == k {
+			return &t.slots[i].val, true
 		}
 	}
+	if 2*(t.n+1) > len(t.slots) {
+		t.resize(2 * len(t.slots))
+		for i = t.home(u); t.slots[i].key != 0; i = (i + 1) & t.mask {
+		}
+	}
+	t.slots[i] = userSlot{key: k}
+	t.n++
+	return &t.slots[i].val, false
 }
 
 // put sets u's value.
