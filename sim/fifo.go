@@ -21,6 +21,8 @@ import (
 // a slab (fnode). A receive takes a ready group's head and then the group's parked
 // messages in order, up to the batch size, then the next ready group's (a batch may hold
 // several groups, as Lambda's do): the standard queue's code runs unchanged on the ring.
+// A ring of groups runs beside the visible ring, one entry per message, so that a receive
+// knows its message's group without looking its key up again.
 // Every step is O(1) per message. Groups are found by key: a dense table for a mix
 // attribute (at most 256 values), a userTable holding only the users with messages in the queue
 // for per-user groups, and nothing for per-request groups (every message its own group,
@@ -47,6 +49,10 @@ type fifoQueue struct {
 	freeNode int32
 	// taken records, per batch, the group of each of its messages.
 	taken [][]int32
+
+	// visibleGroups holds the group of each message of q.visible, in the same order (only
+	// this file pushes to and pops from a FIFO queue's visible ring).
+	visibleGroups ring[int32]
 
 	tps        float64
 	recv, send tokenBucket
@@ -148,12 +154,11 @@ func (f *fifoQueue) group(r ReqID) int32 {
 		return -1
 	case keyUser:
 		k = f.q.m.reqs.at(r).user
-		if g, ok := f.byUser.get(k); ok {
-			return g
+		g, ok := f.byUser.ref(k)
+		if !ok {
+			*g = f.newGroup(k)
 		}
-		g := f.newGroup(k)
-		f.byUser.put(k, g)
-		return g
+		return *g
 	default:
 		k = uint32(f.q.m.reqs.at(r).attrs[f.slot])
 		if g := f.byAttr[k]; g > 0 {
@@ -218,13 +223,13 @@ func (f *fifoQueue) arrive(msg qmsg) {
 	g := f.group(msg.r)
 	f.more(g)
 	if g < 0 {
-		f.q.visible.push(msg)
+		f.show(g, msg)
 		return
 	}
 	gr := &f.groups[g]
 	if !gr.locked && !gr.ready {
 		gr.ready = true
-		f.q.visible.push(msg)
+		f.show(g, msg)
 		return
 	}
 	if gr.head < 0 {
@@ -232,6 +237,12 @@ func (f *fifoQueue) arrive(msg qmsg) {
 		f.peakBlocked = max(f.peakBlocked, f.blocked)
 	}
 	f.parkBack(g, msg)
+}
+
+// show makes msg, of group g, visible.
+func (f *fifoQueue) show(g int32, msg qmsg) {
+	f.q.visible.push(msg)
+	f.visibleGroups.push(g)
 }
 
 func (f *fifoQueue) node(msg qmsg) int32 {
@@ -295,8 +306,7 @@ func (f *fifoQueue) takeBatch(now Time, n int) int32 {
 	}
 	groups := f.taken[b][:0]
 	for len(q.batches[b].msgs) < n && q.visible.len() > 0 {
-		msg := q.visible.pop()
-		g := f.group(msg.r)
+		msg, g := q.visible.pop(), f.visibleGroups.pop()
 		q.receive(now, b, msg)
 		groups = append(groups, g)
 		if g < 0 {
@@ -371,11 +381,12 @@ func (f *fifoQueue) refuseSend(r ReqID) bool {
 }
 
 // settle releases the groups of batch b, which succeeded (its messages are deleted):
-// each group's next message, if any, becomes visible.
+// each group's next message, if any, becomes visible. A group's messages are consecutive
+// in a batch (takeBatch takes a group's parked messages right after its head), so each
+// group is unlocked after its last message, in one pass.
 func (f *fifoQueue) settle(b int32) {
-	q := f.q
 	groups := f.taken[b]
-	for i, msg := range q.batches[b].msgs {
+	for i, msg := range f.q.batches[b].msgs {
 		g := groups[i]
 		f.less(g)
 		if g < 0 {
@@ -383,9 +394,7 @@ func (f *fifoQueue) settle(b int32) {
 			continue
 		}
 		f.order.done(msg.sent, &f.groups[g].maxDone)
-	}
-	for i, g := range groups {
-		if g >= 0 && (i == 0 || groups[i-1] != g) {
+		if i+1 == len(groups) || groups[i+1] != g {
 			f.unlock(g)
 		}
 	}
@@ -398,7 +407,7 @@ func (f *fifoQueue) unlock(g int32) {
 	gr.locked = false
 	if gr.head >= 0 {
 		gr.ready = true
-		f.q.visible.push(f.unpark(g))
+		f.show(g, f.unpark(g))
 		return
 	}
 	f.release(g)
@@ -423,7 +432,7 @@ func (f *fifoQueue) giveBackBatch(now Time, b int32) {
 		}
 		q.redelivered++
 		if g < 0 {
-			q.visible.push(msg)
+			f.show(g, msg)
 			continue
 		}
 		f.parkFront(g, msg)

@@ -15,12 +15,17 @@ import (
 // (equal times run in publish order), so a FIFO queue receives a group's messages in the
 // order they were published.
 //
-// Group state: a dense table for a mix attribute; for users, a slab entry per user who
-// published within the last burst window or has a delivery pending, found through a userTable and
-// expired from a FIFO ring in publish order (an idle group's bucket is full again and its
+// Group state: a dense table for a mix attribute; for users, an entry per user who
+// published within the last burst window or has a delivery pending, found through a
+// userTable and forgotten once idle (an idle group's bucket is full again and its
 // deliveries are done, so it is the same as none) — O(1) amortised per publish; per-request
 // groups publish once each, so they need none (their one publish always finds the group's
-// full bucket).
+// full bucket). The per-user groups themselves make the ring they expire from: a new group
+// joins the back, due a window later, and expiry looks only at the front, forgetting it or,
+// if it published again or has a delivery pending, moving it to the back, due then. Most
+// groups publish once and are forgotten where they stand: expiry reads the groups in the
+// order they were written, where a ring of (due, group) entries would have to look up each
+// due group wherever it was.
 type fifoTopic struct {
 	t    *topic
 	key  groupKey
@@ -30,10 +35,10 @@ type fifoTopic struct {
 	groupRate, groupCap  float64
 	window               Time // a group's bucket refills completely within this
 	byAttr               [256]int32
-	byUser               userTable
-	pubs                 []pubGroup
-	freePubs             []int32
-	expiry               ring[pubExpiry]
+	attrPubs             []pubGroup
+	byUser               userTable  // user → index in userPubs
+	userPubs             []pubGroup // a ring: userHead is the front, nUsers long
+	userHead, nUsers     int
 	groupBy              string
 	groupThr, topicThr   int64
 	boundGroup, boundTop bool
@@ -44,13 +49,8 @@ type pubGroup struct {
 	bucket    tokenBucket
 	lastDeliv Time
 	lastPub   Time
+	due       Time // a per-user group is looked at for expiry from then on
 	user      uint32
-	live      bool
-}
-
-type pubExpiry struct {
-	at Time
-	g  int32
 }
 
 func newFIFOTopic(t *topic, spec *scenarios.Topic) (*fifoTopic, error) {
@@ -88,53 +88,76 @@ func (f *fifoTopic) group(now Time, r ReqID) int32 {
 		if g := f.byAttr[v]; g > 0 {
 			return g - 1
 		}
-		g := f.newPub(0)
+		f.attrPubs = append(f.attrPubs, pubGroup{bucket: newTokenBucket(f.groupRate, f.groupCap)})
+		g := int32(len(f.attrPubs) - 1)
 		f.byAttr[v] = g + 1
 		return g
 	}
 	f.expire(now)
 	u := f.t.m.reqs.at(r).user
-	if g, ok := f.byUser.get(u); ok {
-		return g
+	ref, ok := f.byUser.ref(u)
+	if ok {
+		return *ref
 	}
-	g := f.newPub(u)
-	f.byUser.put(u, g)
-	f.pubs[g].lastPub = now
-	f.expiry.push(pubExpiry{at: now + f.window, g: g})
-	return g
+	// pushUser may renumber the other groups (put, which moves no entry: ref stays valid).
+	*ref = f.pushUser(pubGroup{bucket: newTokenBucket(f.groupRate, f.groupCap), lastPub: now, due: now + f.window, user: u})
+	return *ref
 }
 
-func (f *fifoTopic) newPub(u uint32) int32 {
-	var g int32
-	if n := len(f.freePubs); n > 0 {
-		g = f.freePubs[n-1]
-		f.freePubs = f.freePubs[:n-1]
-	} else {
-		f.pubs = append(f.pubs, pubGroup{})
-		g = int32(len(f.pubs) - 1)
+// pub returns group g's state.
+func (f *fifoTopic) pub(g int32) *pubGroup {
+	if f.key == keyAttr {
+		return &f.attrPubs[g]
 	}
-	f.pubs[g] = pubGroup{bucket: newTokenBucket(f.groupRate, f.groupCap), user: u, lastPub: -1, live: true}
-	return g
+	return &f.userPubs[g]
+}
+
+// pushUser puts p at the back of the per-user ring and returns its index there.
+func (f *fifoTopic) pushUser(p pubGroup) int32 {
+	if f.nUsers == len(f.userPubs) {
+		// Unroll the ring into one twice the size; the groups' indices change with it.
+		buf := make([]pubGroup, max(64, 2*len(f.userPubs)))
+		k := copy(buf, f.userPubs[f.userHead:])
+		copy(buf[k:], f.userPubs[:f.userHead])
+		for i := range f.nUsers {
+			f.byUser.put(buf[i].user, int32(i))
+		}
+		f.userPubs, f.userHead = buf, 0
+	}
+	i := f.userHead + f.nUsers
+	if i >= len(f.userPubs) {
+		i -= len(f.userPubs)
+	}
+	f.userPubs[i] = p
+	f.nUsers++
+	return int32(i)
 }
 
 // expire forgets the per-user groups idle long enough to be as good as new: the bucket
-// full again and no delivery pending.
+// full again and no delivery pending. It stops at the front's first group not yet due. The
+// ring is only roughly in due order (a group moved back may come due before those ahead of
+// it, or, for a late delivery, after those behind it): that makes some groups wait longer
+// to be forgotten, never less.
 func (f *fifoTopic) expire(now Time) {
-	for f.expiry.len() > 0 && f.expiry.peek().at <= now {
-		e := f.expiry.pop()
-		p := &f.pubs[e.g]
-		switch {
-		case !p.live:
-			// already forgotten (an entry re-queued for a late delivery outlived it)
-		case p.lastPub+f.window > e.at:
-			// published again since: a later entry of the ring covers it
-		case p.lastDeliv > now:
-			f.expiry.push(pubExpiry{at: p.lastDeliv, g: e.g})
-		default:
-			f.byUser.del(p.user)
-			p.live = false
-			f.freePubs = append(f.freePubs, e.g)
+	for f.nUsers > 0 {
+		p := &f.userPubs[f.userHead]
+		if p.due > now {
+			return
 		}
+		switch u := p.user; {
+		case p.lastPub+f.window > p.due:
+			p.due = p.lastPub + f.window // published again since
+			f.byUser.put(u, f.pushUser(*p))
+		case p.lastDeliv > now:
+			p.due = p.lastDeliv
+			f.byUser.put(u, f.pushUser(*p))
+		default:
+			f.byUser.del(u)
+		}
+		if f.userHead++; f.userHead == len(f.userPubs) {
+			f.userHead = 0
+		}
+		f.nUsers--
 	}
 }
 
@@ -144,7 +167,7 @@ func (f *fifoTopic) admit(now Time, r ReqID) (int32, bool) {
 	g := f.group(now, r)
 	var gb *tokenBucket
 	if g >= 0 {
-		gb = &f.pubs[g].bucket
+		gb = &f.pub(g).bucket
 	}
 	switch {
 	case !t.quota.has(now, 1):
@@ -172,10 +195,7 @@ func (f *fifoTopic) admit(now Time, r ReqID) (int32, bool) {
 	f.topicBucket.spend(1)
 	if gb != nil {
 		gb.spend(1)
-		if p := &f.pubs[g]; f.key == keyUser && p.lastPub != now {
-			p.lastPub = now
-			f.expiry.push(pubExpiry{at: now + f.window, g: g})
-		}
+		f.pub(g).lastPub = now
 	}
 	return g, true
 }
@@ -186,7 +206,7 @@ func (f *fifoTopic) deliverAt(g int32, at Time) Time {
 	if g < 0 {
 		return at
 	}
-	p := &f.pubs[g]
+	p := f.pub(g)
 	at = max(at, p.lastDeliv)
 	p.lastDeliv = at
 	return at
