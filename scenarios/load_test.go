@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestMMCRoundTrip(t *testing.T) {
@@ -511,4 +513,39 @@ func TestDurationStrings(t *testing.T) {
 			t.Errorf("horizon %s: %v, %v", text, s, err)
 		}
 	}
+}
+
+// A distribution given whole replaces the inherited one, whatever its form; one parameter
+// given alone changes that parameter; --set of another family drops the old family's
+// parameters, and a later --set adds the new ones.
+func TestDistributionOverrides(t *testing.T) {
+	files := map[string]string{"meansigma.yaml": y(
+		"extends: baseline",
+		"components: {request: {duration: {dist: lognormal, mean_ms: 40, sigma: 0.5}}}",
+	)}
+	s, err := loadFiles(files, "meansigma.yaml")
+	require.NoError(t, err)
+	d := s.Component("request").Function.Duration
+	require.Equal(t, Duration(40*time.Millisecond), d.Mean)
+	require.Equal(t, 0.5, d.Sigma)
+	require.Zero(t, d.Median)
+	require.Zero(t, d.P99)
+
+	s, err = Load("baseline", WithSets([]string{"components.request.duration.median_ms=40"}))
+	require.NoError(t, err)
+	d = s.Component("request").Function.Duration
+	require.Equal(t, Duration(40*time.Millisecond), d.Median)
+	require.Equal(t, Duration(110*time.Millisecond), d.P99, "the p99 the baseline gives is kept")
+
+	s, err = Load("baseline", WithSets([]string{
+		"components.request.duration.dist=exponential", "components.request.duration.mean_ms=40"}))
+	require.NoError(t, err)
+	d = s.Component("request").Function.Duration
+	require.Equal(t, DistExponential, d.Kind)
+	require.Equal(t, Duration(40*time.Millisecond), d.Mean)
+
+	// The same family named again by --set keeps the parameters.
+	s, err = Load("baseline", WithSets([]string{"components.request.duration.dist=lognormal"}))
+	require.NoError(t, err)
+	require.Equal(t, Duration(110*time.Millisecond), s.Component("request").Function.Duration.P99)
 }

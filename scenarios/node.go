@@ -253,7 +253,10 @@ func (c *converter) mapping(y *yaml.Node, depth int) *node {
 
 // Discriminator keys: when an override names another kind of component or another
 // distribution family, it replaces the mapping instead of merging into it, so that keys of
-// the old kind do not leak into the new one.
+// the old kind do not leak into the new one. A distribution given whole — its family
+// named, even the same one — replaces the inherited one too: a lognormal written as mean
+// and sigma over one written as median and p99 would otherwise inherit two parameters of
+// the other form and be refused. Changing one parameter is done by giving that key alone.
 var discriminators = []string{"kind", "dist"}
 
 // merge lays over on top of base and returns the result; neither input is modified.
@@ -269,7 +272,7 @@ func merge(base, over *node) *node {
 	for _, k := range discriminators {
 		b, bok := base.get(k).scalar()
 		o, ook := over.get(k).scalar()
-		if bok && ook && b != o {
+		if bok && ook && (b != o || k == "dist") {
 			return over
 		}
 	}

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -75,9 +76,17 @@ func applySet(root *node, expr string, layer int) *Error {
 			if last {
 				if val.kind == nullNode {
 					cur.delete(seg)
-				} else {
-					cur.set(seg, 0, src, val)
+					return nil
 				}
+				if slices.Contains(discriminators, seg) {
+					// Another kind or family: the mapping's other keys belonged to the old one
+					// (as when a file overrides it, see merge). A later --set adds parameters.
+					old, _ := next.scalar()
+					if nv, _ := val.scalar(); old != nv {
+						cur.entries = cur.entries[:0]
+					}
+				}
+				cur.set(seg, 0, src, val)
 				return nil
 			}
 			if next == nil || next.kind == nullNode {
