@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/headroom/headroom/system"
+	"github.com/headroom/headroom/system/backend/internal/bustest"
 )
 
 // Two buses on one topology stand for two processes of a deployment.
 
 func TestProcessesShareQueues(t *testing.T) {
 	a, b := openBus(t), openBus(t)
-	ctx := ctxT(t, 30*time.Second)
-	topo := system.Topology{Topic: uniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 5 * time.Second}},
+	ctx := bustest.Ctx(t, 30*time.Second)
+	topo := system.Topology{Topic: bustest.UniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 5 * time.Second}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}
 	for _, bus := range []*Bus{a, b} {
 		if err := bus.Declare(ctx, topo); err != nil {
@@ -26,7 +27,7 @@ func TestProcessesShareQueues(t *testing.T) {
 	}
 	const n = 40
 	for i := 0; i < n; i++ {
-		if err := a.Publish(ctx, msg(fmt.Sprint(i))); err != nil {
+		if err := a.Publish(ctx, bustest.Msg(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,7 +52,7 @@ func TestProcessesShareQueues(t *testing.T) {
 		}
 	}
 	// A receipt is only good on the bus that received it.
-	if err := a.Publish(ctx, msg("x")); err != nil {
+	if err := a.Publish(ctx, bustest.Msg("x")); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := a.Receive(ctx, "q", system.ReceiveOptions{}, nil)
@@ -72,9 +73,9 @@ func TestReceiverDiesMidFlight(t *testing.T) {
 	for _, fifo := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fifo=%v", fifo), func(t *testing.T) {
 			a, b := openBus(t, FIFOShards(2)), openBus(t, FIFOShards(2))
-			ctx := ctxT(t, 30*time.Second)
+			ctx := bustest.Ctx(t, 30*time.Second)
 			const vis = 300 * time.Millisecond
-			topo := system.Topology{Topic: uniqueTopic(t), FIFO: fifo,
+			topo := system.Topology{Topic: bustest.UniqueTopic(t), FIFO: fifo,
 				Queues: []system.QueueSpec{
 					{Name: "q", VisibilityTimeout: vis, MaxReceives: 5, DeadLetter: "dlq"}, {Name: "dlq"}},
 				Subscriptions: []system.Subscription{{Queue: "q"}}}
@@ -84,7 +85,7 @@ func TestReceiverDiesMidFlight(t *testing.T) {
 				}
 			}
 			for i := 0; i < 3; i++ {
-				m := msg(fmt.Sprint(i))
+				m := bustest.Msg(fmt.Sprint(i))
 				m.GroupID = "g"
 				if err := a.Publish(ctx, m); err != nil {
 					t.Fatal(err)
@@ -125,9 +126,9 @@ func TestReceiverDiesMidFlight(t *testing.T) {
 // MaxReceives, by any process, moves it.
 func TestDeadLetterWhenReceiverDies(t *testing.T) {
 	a, b := openBus(t), openBus(t)
-	ctx := ctxT(t, 30*time.Second)
+	ctx := bustest.Ctx(t, 30*time.Second)
 	const vis = 150 * time.Millisecond
-	topo := system.Topology{Topic: uniqueTopic(t),
+	topo := system.Topology{Topic: bustest.UniqueTopic(t),
 		Queues: []system.QueueSpec{
 			{Name: "q", VisibilityTimeout: vis, MaxReceives: 2, DeadLetter: "dlq"}, {Name: "dlq"}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}
@@ -136,7 +137,7 @@ func TestDeadLetterWhenReceiverDies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := a.Publish(ctx, msg("poison", "state", "rejected")); err != nil {
+	if err := a.Publish(ctx, bustest.Msg("poison", "state", "rejected")); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 2; i++ {
@@ -154,7 +155,7 @@ func TestDeadLetterWhenReceiverDies(t *testing.T) {
 	if len(ds) != 0 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the source queue delivered %v (%v) beyond MaxReceives", ds, err)
 	}
-	got := drain(t, b, "dlq", 300*time.Millisecond)
+	got := bustest.Drain(t, b, "dlq", 300*time.Millisecond)
 	if fmt.Sprint(got) != "[poison]" {
 		t.Fatalf("dead-letter queue holds %v, want exactly [poison]", got)
 	}
@@ -164,15 +165,15 @@ func TestDeadLetterWhenReceiverDies(t *testing.T) {
 // copy and removing the original) leaves one copy.
 func TestDeadLetterIsIdempotent(t *testing.T) {
 	b := openBus(t)
-	ctx := ctxT(t, 30*time.Second)
-	topo := system.Topology{Topic: uniqueTopic(t),
+	ctx := bustest.Ctx(t, 30*time.Second)
+	topo := system.Topology{Topic: bustest.UniqueTopic(t),
 		Queues: []system.QueueSpec{
 			{Name: "q", VisibilityTimeout: 5 * time.Second, MaxReceives: 1, DeadLetter: "dlq"}, {Name: "dlq"}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}
 	if err := b.Declare(ctx, topo); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Publish(ctx, msg("m")); err != nil {
+	if err := b.Publish(ctx, bustest.Msg("m")); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := b.Receive(ctx, "q", system.ReceiveOptions{}, nil)
@@ -189,10 +190,10 @@ func TestDeadLetterIsIdempotent(t *testing.T) {
 			t.Fatalf("dead-letter, attempt %d: %v", i+1, err)
 		}
 	}
-	if got := drain(t, b, "dlq", 300*time.Millisecond); fmt.Sprint(got) != "[m]" {
+	if got := bustest.Drain(t, b, "dlq", 300*time.Millisecond); fmt.Sprint(got) != "[m]" {
 		t.Fatalf("dead-letter queue holds %v after two moves, want exactly one copy", got)
 	}
-	if got := drain(t, b, "q", 300*time.Millisecond); len(got) != 0 {
+	if got := bustest.Drain(t, b, "q", 300*time.Millisecond); len(got) != 0 {
 		t.Fatalf("the source still delivers %v", got)
 	}
 }
@@ -201,9 +202,9 @@ func TestDeadLetterIsIdempotent(t *testing.T) {
 // is neither lost nor counted twice; once this bus stops receiving, it is handed back.
 func TestLeftoverGoesToTheNextReceive(t *testing.T) {
 	a, b := openBus(t), openBus(t)
-	ctx := ctxT(t, 30*time.Second)
+	ctx := bustest.Ctx(t, 30*time.Second)
 	const vis = 300 * time.Millisecond
-	topo := system.Topology{Topic: uniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: vis}},
+	topo := system.Topology{Topic: bustest.UniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: vis}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}
 	for _, bus := range []*Bus{a, b} {
 		if err := bus.Declare(ctx, topo); err != nil {
@@ -224,7 +225,7 @@ func TestLeftoverGoesToTheNextReceive(t *testing.T) {
 	if !polling {
 		t.Fatal("no long poll outstanding after the receive gave up; the test needs one")
 	}
-	if err := a.Publish(ctx, msg("left")); err != nil {
+	if err := a.Publish(ctx, bustest.Msg("left")); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(vis / 2)
@@ -260,8 +261,8 @@ func TestLeftoverGoesToTheNextReceive(t *testing.T) {
 // queue unprocessed).
 func TestNoPhantomReceives(t *testing.T) {
 	b := openBus(t)
-	ctx := ctxT(t, 60*time.Second)
-	topo := system.Topology{Topic: uniqueTopic(t),
+	ctx := bustest.Ctx(t, 60*time.Second)
+	topo := system.Topology{Topic: bustest.UniqueTopic(t),
 		Queues:        []system.QueueSpec{{Name: "q", VisibilityTimeout: 30 * time.Second, MaxReceives: 2, DeadLetter: "dlq"}, {Name: "dlq"}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}
 	if err := b.Declare(ctx, topo); err != nil {
@@ -296,7 +297,7 @@ func TestNoPhantomReceives(t *testing.T) {
 		}()
 	}
 	for i := 0; i < n; i++ {
-		if err := b.Publish(ctx, msg(fmt.Sprint(i))); err != nil {
+		if err := b.Publish(ctx, bustest.Msg(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 		if i%50 == 0 {
@@ -307,7 +308,7 @@ func TestNoPhantomReceives(t *testing.T) {
 	if acked.Load() != n || phantom.Load() != 0 {
 		t.Fatalf("%d of %d acked; %d received with a count above one", acked.Load(), n, phantom.Load())
 	}
-	if got := drain(t, b, "dlq", 200*time.Millisecond); len(got) != 0 {
+	if got := bustest.Drain(t, b, "dlq", 200*time.Millisecond); len(got) != 0 {
 		t.Fatalf("dead-lettered without a timeout: %v", got)
 	}
 }

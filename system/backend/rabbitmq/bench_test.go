@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/headroom/headroom/system"
+	"github.com/headroom/headroom/system/backend/internal/bustest"
 	"github.com/headroom/headroom/system/backend/memory"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkPublishReceiveAck(b *testing.B) {
 func benchBus(b *testing.B, bus system.Bus, fifo bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	topo := system.Topology{Topic: uniqueTopic(b), FIFO: fifo,
+	topo := system.Topology{Topic: bustest.UniqueTopic(b), FIFO: fifo,
 		Queues:        []system.QueueSpec{{Name: "q", VisibilityTimeout: 30 * time.Second}},
 		Subscriptions: []system.Subscription{{Queue: "q", Filter: system.Equals("state", "pending")}}}
 	if err := bus.Declare(ctx, topo); err != nil {
@@ -105,7 +106,7 @@ func BenchmarkReceiveAck(b *testing.B) {
 func benchReceive(b *testing.B, bus system.Bus) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	topo := system.Topology{Topic: uniqueTopic(b),
+	topo := system.Topology{Topic: bustest.UniqueTopic(b),
 		Queues:        []system.QueueSpec{{Name: "q", VisibilityTimeout: 30 * time.Second}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}
 	if err := bus.Declare(ctx, topo); err != nil {

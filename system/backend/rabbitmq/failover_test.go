@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/headroom/headroom/system"
+	"github.com/headroom/headroom/system/backend/internal/bustest"
 )
 
 // Two buses on one topology stand for two processes of a deployment.
 
 func TestProcessesShareQueues(t *testing.T) {
 	a, b := openBus(t), openBus(t)
-	ctx := ctxT(t, 30*time.Second)
-	topo := system.Topology{Topic: uniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 5 * time.Second}},
+	ctx := bustest.Ctx(t, 30*time.Second)
+	topo := system.Topology{Topic: bustest.UniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 5 * time.Second}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}
 	for _, bus := range []*Bus{a, b} {
 		if err := bus.Declare(ctx, topo); err != nil {
@@ -26,7 +27,7 @@ func TestProcessesShareQueues(t *testing.T) {
 	}
 	const n = 40
 	for i := 0; i < n; i++ {
-		if err := a.Publish(ctx, msg(fmt.Sprint(i))); err != nil {
+		if err := a.Publish(ctx, bustest.Msg(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,7 +52,7 @@ func TestProcessesShareQueues(t *testing.T) {
 		}
 	}
 	// A receipt is only good on the bus that received it.
-	if err := a.Publish(ctx, msg("x")); err != nil {
+	if err := a.Publish(ctx, bustest.Msg("x")); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := a.Receive(ctx, "q", system.ReceiveOptions{}, nil)
@@ -72,8 +73,8 @@ func TestReceiverDiesMidFlight(t *testing.T) {
 	for _, fifo := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fifo=%v", fifo), func(t *testing.T) {
 			a, b := openBus(t, FIFOShards(2)), openBus(t, FIFOShards(2))
-			ctx := ctxT(t, 30*time.Second)
-			topo := system.Topology{Topic: uniqueTopic(t), FIFO: fifo,
+			ctx := bustest.Ctx(t, 30*time.Second)
+			topo := system.Topology{Topic: bustest.UniqueTopic(t), FIFO: fifo,
 				Queues: []system.QueueSpec{
 					{Name: "q", VisibilityTimeout: time.Minute, MaxReceives: 5, DeadLetter: "dlq"}, {Name: "dlq"}},
 				Subscriptions: []system.Subscription{{Queue: "q"}}}
@@ -83,7 +84,7 @@ func TestReceiverDiesMidFlight(t *testing.T) {
 				}
 			}
 			for i := 0; i < 3; i++ {
-				m := msg(fmt.Sprint(i))
+				m := bustest.Msg(fmt.Sprint(i))
 				m.GroupID = "g"
 				if err := a.Publish(ctx, m); err != nil {
 					t.Fatal(err)
@@ -129,8 +130,8 @@ func TestReceiverDiesMidFlight(t *testing.T) {
 // queue unprocessed).
 func TestNoPhantomReceives(t *testing.T) {
 	b := openBus(t)
-	ctx := ctxT(t, 60*time.Second)
-	topo := system.Topology{Topic: uniqueTopic(t),
+	ctx := bustest.Ctx(t, 60*time.Second)
+	topo := system.Topology{Topic: bustest.UniqueTopic(t),
 		Queues:        []system.QueueSpec{{Name: "q", VisibilityTimeout: 30 * time.Second, MaxReceives: 2, DeadLetter: "dlq"}, {Name: "dlq"}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}
 	if err := b.Declare(ctx, topo); err != nil {
@@ -165,7 +166,7 @@ func TestNoPhantomReceives(t *testing.T) {
 		}()
 	}
 	for i := 0; i < n; i++ {
-		if err := b.Publish(ctx, msg(fmt.Sprint(i))); err != nil {
+		if err := b.Publish(ctx, bustest.Msg(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 		if i%50 == 0 {
@@ -176,7 +177,7 @@ func TestNoPhantomReceives(t *testing.T) {
 	if acked.Load() != n || phantom.Load() != 0 {
 		t.Fatalf("%d of %d acked; %d received with a count above one", acked.Load(), n, phantom.Load())
 	}
-	if got := drain(t, b, "dlq", 200*time.Millisecond); len(got) != 0 {
+	if got := bustest.Drain(t, b, "dlq", 200*time.Millisecond); len(got) != 0 {
 		t.Fatalf("dead-lettered without a timeout: %v", got)
 	}
 }
