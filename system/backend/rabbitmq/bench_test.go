@@ -1,14 +1,8 @@
 package rabbitmq
 
 import (
-	"context"
-	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/headroom/headroom/system"
 	"github.com/headroom/headroom/system/backend/internal/bustest"
 	"github.com/headroom/headroom/system/backend/memory"
 )
@@ -23,147 +17,14 @@ func BenchmarkPublishReceiveAck(b *testing.B) {
 		if fifo {
 			mode = "fifo"
 		}
-		b.Run("memory/"+mode, func(b *testing.B) { benchBus(b, memory.NewBus(), fifo) })
-		b.Run("rabbitmq/"+mode, func(b *testing.B) { benchBus(b, openBus(b), fifo) })
+		b.Run("memory/"+mode, func(b *testing.B) { bustest.PublishReceiveAck(b, memory.NewBus(), fifo) })
+		b.Run("rabbitmq/"+mode, func(b *testing.B) { bustest.PublishReceiveAck(b, openBus(b), fifo) })
 	}
-}
-
-func benchBus(b *testing.B, bus system.Bus, fifo bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	topo := system.Topology{Topic: bustest.UniqueTopic(b), FIFO: fifo,
-		Queues:        []system.QueueSpec{{Name: "q", VisibilityTimeout: 30 * time.Second}},
-		Subscriptions: []system.Subscription{{Queue: "q", Filter: system.Equals("state", "pending")}}}
-	if err := bus.Declare(ctx, topo); err != nil {
-		b.Fatal(err)
-	}
-	const publishers, consumers, batch = 8, 4, 10
-	body := []byte(`{"id":"r-000001","state":"pending","version":1}`)
-	var next, acked atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for p := 0; p < publishers; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
-				m := system.Message{Body: body, Attributes: system.Attributes{{Name: "state", Value: "pending"}}}
-				if fifo {
-					m.GroupID = fmt.Sprintf("g%d", i%64)
-					m.DedupID = fmt.Sprint(i)
-				}
-				if err := bus.Publish(ctx, m); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	cctx, stop := context.WithCancel(ctx)
-	defer stop()
-	for c := 0; c < consumers; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []system.Delivery
-			receipts := make([]string, 0, batch)
-			for acked.Load() < int64(b.N) {
-				var err error
-				buf, err = bus.Receive(cctx, "q", system.ReceiveOptions{Max: batch}, buf[:0])
-				if err != nil {
-					if cctx.Err() == nil {
-						b.Error(err)
-					}
-					return
-				}
-				receipts = receipts[:0]
-				for _, d := range buf {
-					receipts = append(receipts, d.Receipt)
-				}
-				if err := bus.Ack(ctx, "q", receipts...); err != nil {
-					b.Error(err)
-					return
-				}
-				if acked.Add(int64(len(buf))) >= int64(b.N) {
-					stop()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
 
 // BenchmarkReceiveAck times the consuming side alone: b.N messages are published first
 // (untimed), then consumers receive batches of 10 and acknowledge them.
 func BenchmarkReceiveAck(b *testing.B) {
-	b.Run("memory", func(b *testing.B) { benchReceive(b, memory.NewBus()) })
-	b.Run(Name, func(b *testing.B) { benchReceive(b, openBus(b)) })
-}
-
-func benchReceive(b *testing.B, bus system.Bus) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	topo := system.Topology{Topic: bustest.UniqueTopic(b),
-		Queues:        []system.QueueSpec{{Name: "q", VisibilityTimeout: 30 * time.Second}},
-		Subscriptions: []system.Subscription{{Queue: "q"}}}
-	if err := bus.Declare(ctx, topo); err != nil {
-		b.Fatal(err)
-	}
-	body := []byte(`{"id":"r-000001","state":"pending","version":1}`)
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for p := 0; p < 8; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
-				if err := bus.Publish(ctx, system.Message{Body: body}); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	const consumers, batch = 4, 10
-	var acked atomic.Int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	cctx, stop := context.WithCancel(ctx)
-	defer stop()
-	for c := 0; c < consumers; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []system.Delivery
-			receipts := make([]string, 0, batch)
-			for acked.Load() < int64(b.N) {
-				var err error
-				buf, err = bus.Receive(cctx, "q", system.ReceiveOptions{Max: batch}, buf[:0])
-				if err != nil {
-					if cctx.Err() == nil {
-						b.Error(err)
-					}
-					return
-				}
-				receipts = receipts[:0]
-				for _, d := range buf {
-					receipts = append(receipts, d.Receipt)
-				}
-				if err := bus.Ack(ctx, "q", receipts...); err != nil {
-					b.Error(err)
-					return
-				}
-				if acked.Add(int64(len(buf))) >= int64(b.N) {
-					stop()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.Run("memory", func(b *testing.B) { bustest.ReceiveAck(b, memory.NewBus()) })
+	b.Run(Name, func(b *testing.B) { bustest.ReceiveAck(b, openBus(b)) })
 }
