@@ -187,8 +187,8 @@ func (b Bindings) Notes(s *scenarios.Scenario) []Note {
 		add(nil, true, "the workload's entry %q is not a gateway: the system's API has nothing in the scenario to match", s.Workload.Entry)
 	}
 	if f := b.Sync; f != nil {
-		if f.Function.ErrorRate > 0 {
-			add(f, true, "error_rate %g fails synchronous invocations in the simulator; the system's API handler does not fail by design", f.Function.ErrorRate)
+		if !isZeroDist(f.Function.Duration) || f.Function.ErrorRate > 0 {
+			add(f, false, "its duration and error rate are the system's create work, spent by the API before the store write (a failed step answers 500)")
 		}
 		if f.Function.ReservedConcurrency == 0 && slices.ContainsFunc(b.Functions(), func(p *scenarios.Component) bool {
 			return p.Function.ReservedConcurrency == 0 && p.Region == f.Region

@@ -34,6 +34,8 @@ type Pipeline struct {
 	states []*stateProc
 	pools  []*slotPool
 	work   WorkFunc // from WithWorkFunc; nil means the configured Work
+	// createWork is the configured CreateWork, nil when it spends nothing.
+	createWork WorkFunc
 
 	gate writeGate
 
@@ -105,6 +107,13 @@ func NewPipeline(store Store, bus Bus, cfg PipelineConfig, opts ...PipelineOptio
 	if err := p.buildProcessors(); err != nil {
 		return nil, err
 	}
+	if w := cfg.CreateWork; w.ServiceTime.Kind != "" || w.FailureRate > 0 {
+		step, err := NewWorkStep(w)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: create work: %w", err)
+		}
+		p.createWork = step
+	}
 	return p, nil
 }
 
@@ -140,6 +149,11 @@ func (p *Pipeline) Create(ctx context.Context, r Request) (Request, error) {
 	}
 	if err := r.Validate(p.cfg.States); err != nil {
 		return Request{}, err
+	}
+	if p.createWork != nil {
+		if err := p.createWork(ctx, r.State, nil); err != nil {
+			return Request{}, fmt.Errorf("create: %w", err)
+		}
 	}
 	stored, err := p.store.Create(ctx, r)
 	if err != nil {

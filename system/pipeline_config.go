@@ -52,6 +52,10 @@ type PipelineConfig struct {
 	Pollers int
 	// Work is every state's processing step unless a processor overrides it.
 	Work Work
+	// CreateWork is the request handler's own work, spent on each create before the store
+	// write: a scenario's synchronous request function's duration and error rate (a
+	// failed step fails the create, which is not stored). The zero Work spends nothing.
+	CreateWork Work
 
 	// Processors hold per-state settings; a state without an entry takes the defaults
 	// above and shares the unreserved concurrency.

@@ -134,6 +134,7 @@ type pipelineFile struct {
 	BatchWindow        time.Duration   `yaml:"batch_window"`
 	Pollers            int             `yaml:"pollers"`
 	Work               workFile        `yaml:"work"`
+	CreateWork         workFile        `yaml:"create_work"`
 	Processors         []processorFile `yaml:"processors"`
 	RelayInterval      time.Duration   `yaml:"relay_interval"`
 	RelayGrace         time.Duration   `yaml:"relay_grace"`
@@ -208,6 +209,9 @@ func ParseServerConfig(name string, b []byte) (ServerConfig, error) {
 	var err error
 	if c.Pipeline.Work, err = p.Work.work(); err != nil {
 		return c, fmt.Errorf("%s: pipeline.work: %w", name, err)
+	}
+	if c.Pipeline.CreateWork, err = p.CreateWork.work(); err != nil {
+		return c, fmt.Errorf("%s: pipeline.create_work: %w", name, err)
 	}
 	for i, pf := range p.Processors {
 		pc := ProcessorConfig{State: pf.State, ReservedConcurrency: pf.ReservedConcurrency,

@@ -11,13 +11,15 @@ import (
 // serveFromScenario sets what a scenario says about the real system on cfg, so that the
 // running pipeline makes the simulator's assumptions: the states (the workload's state
 // mix, else the topic's filters), the gateway throttle, the account concurrency limit and
-// its unreserved minimum, each state's processor (found by following topic route → queue
-// → function) with its service-time distribution, failure rate and reserved concurrency,
-// and the queues' visibility timeout, max receives and batch size.
+// its unreserved minimum, the synchronous request function's duration and error rate (the
+// API's create work, spent before the store write), each state's processor (found by
+// following topic route → queue → function) with its service-time distribution, failure
+// rate and reserved concurrency, and the queues' visibility timeout, max receives and
+// batch size.
 //
 // What it cannot run it refuses with an error placed in the scenario. It leaves alone
-// what the scenario does not model in the system: the synchronous request function's
-// duration and the table and topic latencies (the real store and bus take their own time).
+// what the real system does for itself: the table and topic latencies (the real store and
+// bus take their own time).
 func serveFromScenario(s *scenarios.Scenario, cfg system.ServerConfig) (system.ServerConfig, error) {
 	pc := &cfg.Pipeline
 	setAccount := func(r *scenarios.Region) {
@@ -29,6 +31,13 @@ func serveFromScenario(s *scenarios.Scenario, cfg system.ServerConfig) (system.S
 		cfg.ThrottleRPS, cfg.ThrottleBurst = entry.Gateway.RateRPS, entry.Gateway.Burst
 		if r := s.Region(entry.Region); r != nil && cfg.ThrottleRPS == 0 {
 			cfg.ThrottleRPS, cfg.ThrottleBurst = r.APIGatewayRateRPS, r.APIGatewayBurst
+		}
+		if fn := s.Component(entry.Next); fn != nil && fn.Kind == scenarios.KindFunction {
+			w, err := workOf(fn)
+			if err != nil {
+				return cfg, err
+			}
+			pc.CreateWork = w
 		}
 	}
 

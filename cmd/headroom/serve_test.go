@@ -52,6 +52,10 @@ func TestServeFromBaselineScenario(t *testing.T) {
 	if st.Kind != system.DistLognormal || st.Median != 120*time.Millisecond || st.P99 != 400*time.Millisecond {
 		t.Errorf("processor work %+v, want lognormal median 120ms p99 400ms", st)
 	}
+	// The request function's own work is the API's create work.
+	if cw := pc.CreateWork.ServiceTime; cw.Kind != system.DistLognormal || cw.Median != 35*time.Millisecond || cw.P99 != 110*time.Millisecond {
+		t.Errorf("create work %+v, want the request function's lognormal median 35ms p99 110ms", cw)
+	}
 	if len(pc.Processors) != 4 {
 		t.Fatalf("%d processors, want one per state", len(pc.Processors))
 	}
