@@ -25,7 +25,7 @@ func PublishReceiveAck(b *testing.B, bus system.Bus, fifo bool) {
 	}
 	const publishers, consumers, batch = 8, 4, 10
 	body := []byte(`{"id":"r-000001","state":"pending","version":1}`)
-	var next, acked atomic.Int64
+	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -47,37 +47,7 @@ func PublishReceiveAck(b *testing.B, bus system.Bus, fifo bool) {
 			}
 		}()
 	}
-	cctx, stop := context.WithCancel(ctx)
-	defer stop()
-	for c := 0; c < consumers; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []system.Delivery
-			receipts := make([]string, 0, batch)
-			for acked.Load() < int64(b.N) {
-				var err error
-				buf, err = bus.Receive(cctx, "q", system.ReceiveOptions{Max: batch}, buf[:0])
-				if err != nil {
-					if cctx.Err() == nil {
-						b.Error(err)
-					}
-					return
-				}
-				receipts = receipts[:0]
-				for _, d := range buf {
-					receipts = append(receipts, d.Receipt)
-				}
-				if err := bus.Ack(ctx, "q", receipts...); err != nil {
-					b.Error(err)
-					return
-				}
-				if acked.Add(int64(len(buf))) >= int64(b.N) {
-					stop()
-				}
-			}
-		}()
-	}
+	consume(ctx, b, bus, consumers, batch)
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
@@ -110,12 +80,21 @@ func ReceiveAck(b *testing.B, bus system.Bus) {
 	}
 	wg.Wait()
 	const consumers, batch = 4, 10
-	var acked atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
+	consume(ctx, b, bus, consumers, batch)
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// consume runs consumers goroutines that receive batches of up to batch messages from
+// queue "q" and acknowledge them, and returns once b.N have been acknowledged (or one
+// fails).
+func consume(ctx context.Context, b *testing.B, bus system.Bus, consumers, batch int) {
+	var acked atomic.Int64
 	cctx, stop := context.WithCancel(ctx)
 	defer stop()
+	var wg sync.WaitGroup
 	for c := 0; c < consumers; c++ {
 		wg.Add(1)
 		go func() {
@@ -146,5 +125,4 @@ func ReceiveAck(b *testing.B, bus system.Bus) {
 		}()
 	}
 	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
