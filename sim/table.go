@@ -148,9 +148,6 @@ func (t *table) bindCapacity(write bool) {
 	if write {
 		flag, dir, od = &t.boundW, "write", &t.wOD
 	}
-	if *flag { // recorded already: no closure to build (a throttled table calls this often)
-		return
-	}
 	t.m.bindOnce(flag, &t.node, dir+" capacity", func() string {
 		if t.provisioned {
 			return fmt.Sprintf("provisioned %g WCU / %g RCU with %g s of burst exhausted", spec.ProvisionedWCU, spec.ProvisionedRCU, spec.BurstSeconds)
