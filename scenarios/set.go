@@ -81,8 +81,8 @@ func applySet(root *node, expr string, layer int) *Error {
 				if slices.Contains(discriminators, seg) {
 					// Another kind or family: the mapping's other keys belonged to the old one
 					// (as when a file overrides it, see merge). A later --set adds parameters.
-					old, _ := next.scalar()
-					if nv, _ := val.scalar(); old != nv {
+					old, had := next.scalar()
+					if nv, _ := val.scalar(); had && old != nv {
 						cur.entries = cur.entries[:0]
 					}
 				}

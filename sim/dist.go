@@ -130,11 +130,11 @@ const (
 )
 
 func newLognormal(mu, sigma float64) Sampler {
-	s := Sampler{kind: distLognormal, a: mu, b: sigma, tab: make([]float64, lnCells+1)}
-	for i := 1; i < lnCells; i++ {
+	// Cells lnTail to lnCells − lnTail − 1 interpolate, so their edges are what is read.
+	s := Sampler{kind: distLognormal, a: mu, b: sigma, tab: make([]float64, lnCells-lnTail+1)}
+	for i := lnTail; i < len(s.tab); i++ {
 		s.tab[i] = s.lognormalQuantile(float64(i) / lnCells)
 	}
-	s.tab[lnCells] = math.Inf(1) // never read: the last cells are exact
 	return s
 }
 
