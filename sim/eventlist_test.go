@@ -100,3 +100,75 @@ func BenchmarkEventListHold(b *testing.B) {
 		})
 	}
 }
+
+// TestRadixQueueMatchesHeap drives the radix heap alone against a plain heap with delays
+// spread over every level of its digits — from nothing (ties with the current time) to
+// days, log-uniform between — the root replaced as the kernel does, and now and then an
+// event scheduled before last (the kernel's state between two calls of Run), which makes
+// the radix heap rebuild.
+func TestRadixQueueMatchesHeap(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	q := newRadixQueue()
+	var h eventQueue
+	var seq uint64
+	now := Time(0)
+	mk := func(at Time) event {
+		seq++
+		return mkEvent(at, seq, HandlerID(seq%7), int32(seq%5), int64(seq))
+	}
+	delay := func() Time {
+		switch r.IntN(8) {
+		case 0:
+			return 0
+		case 1:
+			return Time(r.IntN(16))
+		}
+		return Time(r.Int64N(1 << r.IntN(48)))
+	}
+	rebuilds := 0
+	for i := 0; i < 200000; i++ {
+		switch {
+		case q.len() == 0 || r.IntN(3) == 0:
+			e := mk(now + delay())
+			q.push(e)
+			h.push(e)
+		case r.IntN(500) == 0 && h.top().at > now+1:
+			// top has moved last to the earliest pending time; schedule before it.
+			q.top()
+			e := mk(now + Time(r.Int64N(int64(h.top().at-now))))
+			if e.at < q.last {
+				rebuilds++
+			}
+			q.push(e)
+			h.push(e)
+		default:
+			got, want := *q.top(), *h.top()
+			if got != want {
+				t.Fatalf("op %d: top %+v, heap has %+v", i, got, want)
+			}
+			now = got.at
+			if r.IntN(2) == 0 {
+				e := mk(now + delay())
+				q.replaceRoot(e)
+				h.replaceRoot(e)
+			} else {
+				q.removeRoot()
+				h.removeRoot()
+			}
+		}
+		if q.len() != h.len() {
+			t.Fatalf("op %d: %d events, heap has %d", i, q.len(), h.len())
+		}
+	}
+	for h.len() > 0 {
+		got, want := *q.top(), *h.top()
+		if got != want {
+			t.Fatalf("drain: top %+v, heap has %+v", got, want)
+		}
+		q.removeRoot()
+		h.removeRoot()
+	}
+	if rebuilds < 10 {
+		t.Fatalf("%d rebuilds; the test needs at least 10", rebuilds)
+	}
+}

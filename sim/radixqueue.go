@@ -5,30 +5,47 @@ import (
 	"slices"
 )
 
-// radixQueue is a radix heap (Ahuja, Mehlhorn, Orlin and Tarjan 1990) of events: a
-// monotone priority queue, valid because the kernel never schedules into the past. Bucket
-// k > 0 holds the events whose time first differs from last — the time of the latest
-// minimum taken — at bit k−1 (k = bitlen(at ^ last)); bucket 0 holds the events at exactly
-// last, in scheduling order, and is consumed from its head. When bucket 0 runs dry, the
-// lowest non-empty bucket is scanned for its earliest time, which becomes last, and its
-// events are redistributed to lower buckets. An event moves to a strictly lower bucket each
-// time it moves, so scheduling and taking one cost O(1) amortised, against the heap's
-// O(log n) pass.
+// radixQueue is a radix heap (Ahuja, Mehlhorn, Orlin and Tarjan 1990) of events with
+// digits of radixDigit bits rather than single bits: a monotone priority queue, valid
+// because the kernel never schedules into the past.
+//
+// Times are compared with last, the time of the latest minimum taken. An event at exactly
+// last sits in bucket 0, in scheduling order, consumed from its head. Any other event sits
+// at level L, the digit where its time first differs from last (counting digits from the
+// low end), in the bucket of its own digit there: all events of a level share last's
+// higher digits, so the level's lowest non-empty bucket holds its earliest events, and the
+// lowest non-empty level holds the earliest of all. When bucket 0 runs dry, that bucket's
+// earliest time becomes last and its events are redistributed against it; they all agree
+// with the new last down to digit L, so each lands at a lower level, and every other bucket
+// stays where it is (each event there still first differs from the new last at the same
+// digit). An event moves at most once per level, and in practice once or twice before it
+// runs: with single-bit digits (the textbook radix heap) events moved 5.6 times on average
+// in the baseline, and redistributing them was a tenth of the run.
 //
 // Order among equal times is scheduling order, exactly as in the heap: every new event
-// carries the largest sequence number yet, and redistribution keeps the relative order of
-// the events it moves, so within each bucket the events of one time are in sequence order.
+// carries the largest sequence number yet, events of equal time always share a bucket, a
+// redistribution keeps the relative order of the events it moves, and the buckets it moves
+// them into are empty (they are all below the one it empties).
 type radixQueue struct {
-	last    Time
-	n       int
-	head    int    // next event of bucket 0
-	nonzero uint64 // bit k set when bucket k (k ≥ 1) holds events
-	b       [64][]event
-	// mins[k] is the earliest time in bucket k ≥ 1 (maxTime when it is empty), kept as
+	last Time
+	n    int
+	head int // next event of bucket 0
+	// levels has bit L set when level L holds events; digits[L] has bit d set when bucket d
+	// of level L does.
+	levels uint32
+	digits [radixLevels]uint64
+	b      [1 + radixLevels*radixBase][]event
+	// mins[i] is the earliest time in bucket i ≥ 1 (maxTime when it is empty), kept as
 	// events arrive so that a refill need not scan its bucket for it first.
-	mins    [64]Time
+	mins    [1 + radixLevels*radixBase]Time
 	scratch []event // for rebuild
 }
+
+const (
+	radixDigit  = 4
+	radixBase   = 1 << radixDigit
+	radixLevels = (63 + radixDigit - 1) / radixDigit // times are non-negative: 63 bits
+)
 
 // maxTime is later than any event: the minimum of an empty bucket.
 const maxTime = Time(1<<63 - 1)
@@ -39,6 +56,14 @@ func newRadixQueue() radixQueue {
 		q.mins[k] = maxTime
 	}
 	return q
+}
+
+// radixBucket returns the bucket of time at against last (at > last), and its level and
+// digit.
+func radixBucket(at, last Time) (i int, level, digit uint) {
+	level = uint(bits.Len64(uint64(at^last))-1) / radixDigit
+	digit = uint(at>>(level*radixDigit)) & (radixBase - 1)
+	return 1 + int(level*radixBase+digit), level, digit
 }
 
 // len returns the number of events.
@@ -62,40 +87,52 @@ var emptyTop = sentinel
 
 // refill moves the earliest events into the empty bucket 0.
 func (q *radixQueue) refill() {
-	i := bits.TrailingZeros64(q.nonzero)
+	level := uint(bits.TrailingZeros32(q.levels))
+	digit := uint(bits.TrailingZeros64(q.digits[level]))
+	i := 1 + int(level*radixBase+digit)
+	if q.digits[level] &^= 1 << digit; q.digits[level] == 0 {
+		q.levels &^= 1 << level
+	}
 	src := q.b[i]
 	m := q.mins[i]
 	q.mins[i] = maxTime
+	q.last = m
+	q.b[i] = src[:0]
 	if len(src) == 1 { // the common case once times are spread out: no redistribution
-		q.last = m
 		q.b[0], q.head = append(q.b[0][:0], src[0]), 0
-		q.b[i] = src[:0]
-		q.nonzero &^= 1 << i
 		return
 	}
-	q.last = m
 	q.b[0], q.head = q.b[0][:0], 0
 	for j := range src {
 		at := src[j].at
-		k := bits.Len64(uint64(at ^ m))
+		if at == m {
+			q.b[0] = append(q.b[0], src[j])
+			continue
+		}
+		k, l, d := radixBucket(at, m)
 		q.b[k] = append(q.b[k], src[j])
 		q.mins[k] = min(q.mins[k], at)
-		q.nonzero |= 1 << k
+		q.digits[l] |= 1 << d
+		q.levels |= 1 << l
 	}
-	q.b[i] = src[:0]
-	q.nonzero &^= 1<<i | 1
 }
 
 func (q *radixQueue) push(e event) {
+	q.n++
+	if e.at == q.last {
+		q.b[0] = append(q.b[0], e)
+		return
+	}
 	if e.at < q.last {
 		q.rebuild(e.at)
+		q.b[0] = append(q.b[0], e)
+		return
 	}
-	k := bits.Len64(uint64(e.at ^ q.last))
+	k, l, d := radixBucket(e.at, q.last)
 	q.b[k] = append(q.b[k], e)
 	q.mins[k] = min(q.mins[k], e.at)
-	q.nonzero |= 1 << k
-	q.nonzero &^= 1
-	q.n++
+	q.digits[l] |= 1 << d
+	q.levels |= 1 << l
 }
 
 // removeRoot drops the earliest event; top must have been called since the last change.
@@ -131,18 +168,23 @@ func (q *radixQueue) rebuild(last Time) {
 		s = append(s, q.b[k]...)
 		q.b[k] = q.b[k][:0]
 	}
-	q.nonzero = 0
+	q.levels = 0
+	clear(q.digits[:])
 	for k := range q.mins {
 		q.mins[k] = maxTime
 	}
 	slices.SortFunc(s, func(a, b event) int { return int(lessBit(&b, &a)) - int(lessBit(&a, &b)) })
 	q.last = last
 	for _, e := range s {
-		k := bits.Len64(uint64(e.at ^ last))
+		if e.at == last {
+			q.b[0] = append(q.b[0], e)
+			continue
+		}
+		k, l, d := radixBucket(e.at, last)
 		q.b[k] = append(q.b[k], e)
 		q.mins[k] = min(q.mins[k], e.at)
-		q.nonzero |= 1 << k
+		q.digits[l] |= 1 << d
+		q.levels |= 1 << l
 	}
-	q.nonzero &^= 1
 	q.scratch = s[:0]
 }
