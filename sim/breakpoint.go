@@ -463,10 +463,46 @@ func (s *search) run() error {
 	w := s.o.workers
 	// Start from the estimate (a few percent apart), or from the nominal load (a factor of
 	// 2 apart); while the bracket is open on one side, each step out squares the factor,
-	// up to 2.
+	// up to 2. One probe at a time from an estimate, the first step out is the tolerance
+	// itself, the second the estimate's spread, and only then the squares: an estimate from
+	// a limit's headroom is often right to within the tolerance, and then two probes close
+	// the bracket instead of five.
 	x0, step := s.plan.nominal, 2.0
+	tolFirst := false
 	if s.o.estimate > 0 {
 		x0, step = s.o.estimate, 1+s.o.estimateSpread
+		tolFirst = w == 1 && 1+s.o.tolerance < step
+	}
+	limitHi, limitLo := x0*math.Pow(2, float64(s.o.maxDoublings)), x0/math.Pow(2, float64(s.o.maxDoublings))
+	spreadNext := false
+	widen := func(from float64, up bool) float64 {
+		f := step
+		switch {
+		case tolFirst:
+			tolFirst, spreadNext = false, true
+			// Whole users round inwards, so that the bracket is within the tolerance.
+			if up {
+				x := from * (1 + s.o.tolerance)
+				if s.plan.users {
+					x = math.Floor(x)
+				}
+				return x
+			}
+			x := from / (1 + s.o.tolerance)
+			if s.plan.users {
+				x = math.Ceil(x)
+			}
+			return x
+		case spreadNext:
+			spreadNext = false
+		default:
+			step = math.Min(2, step*step)
+			f = step
+		}
+		if up {
+			return math.Min(limitHi, from*f)
+		}
+		return math.Max(limitLo, from/f)
 	}
 	var first []float64
 	for i := range w {
@@ -478,7 +514,6 @@ func (s *search) run() error {
 	if err := s.probe(first); err != nil {
 		return err
 	}
-	limitHi, limitLo := x0*math.Pow(2, float64(s.o.maxDoublings)), x0/math.Pow(2, float64(s.o.maxDoublings))
 	for {
 		lo, hi := s.bracket()
 		var next []float64
@@ -492,8 +527,7 @@ func (s *search) run() error {
 				return nil
 			}
 			for range w {
-				step = math.Min(2, step*step)
-				top = math.Min(limitHi, top*step)
+				top = widen(top, true)
 				next = append(next, top)
 			}
 		case lo == nil:
@@ -502,12 +536,11 @@ func (s *search) run() error {
 				return nil
 			}
 			for range w {
-				step = math.Min(2, step*step)
-				bottom = math.Max(limitLo, bottom/step)
+				bottom = widen(bottom, false)
 				next = append(next, bottom)
 			}
 		default:
-			if hi.load/lo.load-1 <= s.o.tolerance || (s.plan.users && hi.load-lo.load <= 1) {
+			if hi.load/lo.load-1 <= s.o.tolerance*(1+1e-9) || (s.plan.users && hi.load-lo.load <= 1) {
 				return nil
 			}
 			r := hi.load / lo.load

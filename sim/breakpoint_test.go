@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,6 +61,48 @@ func TestBreakpointOfMMcMatchesErlangCInverse(t *testing.T) {
 		require.Less(t, bp.Probes[i-1].Load, bp.Probes[i].Load)
 		require.False(t, !bp.Probes[i-1].Passed && bp.Probes[i].Passed, "pass above a failure: %+v", bp.Probes)
 	}
+}
+
+// One probe at a time from an estimate, the search steps out by the tolerance first, then
+// by the estimate's spread, and only then squares the step: an estimate right to within
+// the tolerance is confirmed by two probes. M/M/10 as above, started 10% below λ* (every
+// probe up to 0.964 λ* passes) and 20% above it (every probe down to 1.12 λ* fails: the
+// queue is unstable above λ = 10/s, 1.13 λ*).
+func TestBreakpointFromAnEstimateStepsOutByTheToleranceFirst(t *testing.T) {
+	lo, hi := 0.0, 10.0
+	for range 100 {
+		if w, _ := MMc(10, (lo+hi)/2, 1); w <= 0.5 {
+			lo = (lo + hi) / 2
+		} else {
+			hi = (lo + hi) / 2
+		}
+	}
+	lambdaStar := lo
+	sc := mmcScenario(10, 8, scenarios.QueueUnbounded, 60*time.Hour)
+	slos := []scenarios.SLO{mustSLO(t, "api.mean<=1.5s")}
+	for _, c := range []struct {
+		start   float64
+		passing bool
+		ratios  []float64 // of each probe to the one before it
+	}{
+		{0.9, true, []float64{1.02, 1.05, 1.1025}},
+		{1.2, false, []float64{1 / 1.02, 1 / 1.05}},
+	} {
+		var order []result.Probe // bp.Probes is sorted by load; this is the search's order
+		bp, err := Breakpoint(sc, slos, WithProbeWorkers(1), WithEstimate(c.start*lambdaStar, 0.05),
+			WithProbeProgress(func(p result.Probe) { order = append(order, p) }))
+		require.NoError(t, err)
+		require.Equal(t, "found", bp.Status, "%+v", bp.Probes)
+		require.LessOrEqual(t, bp.FailLoad/bp.MaxLoad-1, 0.02*(1+1e-9))
+		require.Greater(t, len(order), len(c.ratios))
+		require.InDelta(t, c.start*lambdaStar, order[0].Load, 1e-6)
+		for i, r := range c.ratios {
+			require.Equal(t, c.passing, order[i].Passed, "probe %d: %+v", i, order)
+			require.InDelta(t, r, order[i+1].Load/order[i].Load, 1e-6, "probe %d: %+v", i+1, order)
+		}
+		require.InDelta(t, 1, bp.MaxLoad/lambdaStar, 0.025)
+	}
+
 }
 
 // A load the scenario cannot carry at any probed size is reported as below the range, one
@@ -199,6 +242,20 @@ func TestBreakpointOfAScaledDownBaseline(t *testing.T) {
 	require.Greater(t, bp.MonthlyUSD, 0.0)
 	require.Contains(t, bp.Method, "requests start warm")
 	require.Equal(t, int64(100_000), sc.Workload.Users, "the scenario is left as it was")
+
+	// Started one probe at a time from an estimate that is right, two probes settle it:
+	// the estimate passes, and one tolerance above it (rounded down to whole users, so
+	// that the bracket is within the tolerance) fails.
+	var order []result.Probe
+	again, err := Breakpoint(sc, sc.SLOs, WithProbeWorkers(1), WithEstimate(bp.MaxLoad, 0.05),
+		WithProbeProgress(func(p result.Probe) { order = append(order, p) }))
+	require.NoError(t, err)
+	require.Len(t, order, 2, "%+v", order)
+	require.True(t, order[0].Passed)
+	require.False(t, order[1].Passed)
+	require.Equal(t, math.Floor(bp.MaxLoad*1.02), order[1].Load)
+	require.Equal(t, bp.MaxLoad, again.MaxLoad)
+	require.Equal(t, "found", again.Status)
 }
 
 // An autoscaled deployment starts a probe with the replicas the scenario's own day reached
