@@ -463,10 +463,11 @@ func (s *search) run() error {
 	w := s.o.workers
 	// Start from the estimate (a few percent apart), or from the nominal load (a factor of
 	// 2 apart); while the bracket is open on one side, each step out squares the factor,
-	// up to 2. One probe at a time from an estimate, the first step out is the tolerance
-	// itself, the second the estimate's spread, and only then the squares: an estimate from
-	// a limit's headroom is often right to within the tolerance, and then two probes close
-	// the bracket instead of five.
+	// up to 2. One probe at a time from an estimate that passes, the first step up is the
+	// tolerance itself, the second the estimate's spread, and only then the squares: a limit
+	// that the estimate scaled to its headroom binds just above it, and then two probes
+	// close the bracket instead of five. An estimate that fails says only that something
+	// binds below it, not how far: the search steps down by the squares at once.
 	x0, step := s.plan.nominal, 2.0
 	tolFirst := false
 	if s.o.estimate > 0 {
@@ -478,24 +479,18 @@ func (s *search) run() error {
 	widen := func(from float64, up bool) float64 {
 		f := step
 		switch {
-		case tolFirst:
+		case tolFirst && up:
+			// Whole users round down, so that the bracket is within the tolerance.
 			tolFirst, spreadNext = false, true
-			// Whole users round inwards, so that the bracket is within the tolerance.
-			if up {
-				x := from * (1 + s.o.tolerance)
-				if s.plan.users {
-					x = math.Floor(x)
-				}
-				return x
-			}
-			x := from / (1 + s.o.tolerance)
+			x := from * (1 + s.o.tolerance)
 			if s.plan.users {
-				x = math.Ceil(x)
+				x = math.Floor(x)
 			}
 			return x
 		case spreadNext:
 			spreadNext = false
 		default:
+			tolFirst = false
 			step = math.Min(2, step*step)
 			f = step
 		}
