@@ -82,6 +82,45 @@ func TestDeploymentCarriesAQueueAndScalesBackDown(t *testing.T) {
 	require.Equal(t, int64(3), c.Cluster.PodsPerNode)
 }
 
+// Messages pulled by pods that publish nothing carry their request's end, as those of a
+// function do (queue.carry): every request completes, no slot is held while its message
+// waits, and conservation holds. Pods that publish look the request up: no carrying.
+func TestDeploymentQueueCarriesTheRequestsEnd(t *testing.T) {
+	// A function publishes each request to a topic that routes it to the queue: the message
+	// is then the request's last holder.
+	scenario := func(podCalls ...scenarios.Call) *scenarios.Scenario {
+		pub := fn("pub", time.Millisecond, func(f *scenarios.Function) {
+			f.Calls = []scenarios.Call{{To: "t", Op: "publish"}}
+		})
+		tp := &scenarios.Component{Name: "t", Kind: scenarios.KindTopic, Topic: &scenarios.Topic{
+			PublishLatency: constant(time.Millisecond), DeliveryLatency: constant(5 * time.Millisecond),
+			Routes: []scenarios.Route{{To: "q"}},
+		}}
+		return kubeScenario(50, 10*time.Minute, "pub", pub, tp, queueComp("q", "k"),
+			deploymentComp("k", func(d *scenarios.Deployment) { d.Calls = podCalls }))
+	}
+	m, err := build(scenario(), 1)
+	require.NoError(t, err)
+	require.True(t, comp[*queue](t, m, "q").carry)
+	m.k.Run(Minute) // 3 pods of 10/s each against 50/s: a backlog builds
+	require.Greater(t, m.detachedOpen, int64(100), "messages in the backlog carry their requests")
+	inSlab := 0
+	for i := range m.reqs.len() {
+		if m.reqs.at(ReqID(i)).holds > 0 {
+			inSlab++
+		}
+	}
+	require.LessOrEqual(t, inSlab, 5, "only requests on their way to the queue (about 7 ms at 50/s) hold a slot")
+	m = runDrained(t, scenario())
+	require.Equal(t, m.offered, m.completed, "every message processed")
+	require.Zero(t, m.detachedOpen)
+	requireChecksPass(t, m)
+
+	m, err = build(scenario(scenarios.Call{To: "t", Op: "publish"}), 1)
+	require.NoError(t, err)
+	require.False(t, comp[*queue](t, m, "q").carry, "a publish routes on the request")
+}
+
 // With a vCPU quota of 4, at most 2 nodes of 2 vCPUs run: 6 pods, against the 10 that
 // 100 messages/s of 100 ms need. The provisioner binds on the quota and stays within it.
 func TestDeploymentStopsAtTheVCPUQuota(t *testing.T) {

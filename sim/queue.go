@@ -128,6 +128,8 @@ func (q *queue) link() error {
 	}
 	if p, ok := q.next.(puller); ok {
 		q.pull = p
+		d, isDeployment := p.(*deployment)
+		q.carry = isDeployment && q.carries(d.dspec.Calls)
 		return nil
 	}
 	fn, ok := q.next.(*function)
@@ -142,20 +144,22 @@ func (q *queue) link() error {
 		return err
 	}
 	q.esm = e
-	q.carry = q.fifo == nil && q.order == nil && !publishes(fn) &&
-		(q.dlq == nil || q.dlq.next == nil && !q.dlq.spec.Queue.FIFO && len(q.dlq.spec.Queue.OrderKeys) == 0)
+	q.carry = q.carries(fn.spec.Function.Calls)
 	return nil
 }
 
-// publishes reports whether fn publishes (a publish routes on the request's attributes, so a
-// message consumed by fn cannot carry its request's end).
-func publishes(fn *function) bool {
-	for _, c := range fn.spec.Function.Calls {
-		if _, ok := fn.m.component(c.To).(*topic); ok {
-			return true
+// carries reports whether a message of q may carry its request's end, its consumer making
+// calls: nothing on its way looks the request up — no FIFO group or order key, no publish
+// among the calls (a publish routes on the request's attributes), and a dead-letter queue,
+// if any, that only counts.
+func (q *queue) carries(calls []scenarios.Call) bool {
+	for _, c := range calls {
+		if _, ok := q.m.component(c.To).(*topic); ok {
+			return false
 		}
 	}
-	return false
+	return q.fifo == nil && q.order == nil &&
+		(q.dlq == nil || q.dlq.next == nil && !q.dlq.spec.Queue.FIFO && len(q.dlq.spec.Queue.OrderKeys) == 0)
 }
 
 // accept takes a request on the synchronous path (e.g. API Gateway's SQS integration): the
