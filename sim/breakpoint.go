@@ -55,7 +55,10 @@ type bpOptions struct {
 	progress       func(probe result.Probe)
 	estimate       float64
 	estimateSpread float64
-	nominalRun     *result.Result
+	// estimateBound: the estimate is where a limit bound in the nominal run (not a
+	// limit's headroom), so the breakpoint is close to it on either side.
+	estimateBound bool
+	nominalRun    *result.Result
 }
 
 // WithTolerance sets the relative width at which the search stops (default 0.02: the
@@ -182,6 +185,7 @@ func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...Breakpoint
 	if o.nominalRun != nil && o.estimate == 0 {
 		if est, spread, ok := EstimateFromRun(sc, o.nominalRun); ok {
 			o.estimate, o.estimateSpread = est, spread
+			o.estimateBound = len(o.nominalRun.Breaks) > 0
 		}
 	}
 	plan := newProbePlan(sc, o)
@@ -463,11 +467,13 @@ func (s *search) run() error {
 	w := s.o.workers
 	// Start from the estimate (a few percent apart), or from the nominal load (a factor of
 	// 2 apart); while the bracket is open on one side, each step out squares the factor,
-	// up to 2. One probe at a time from an estimate that passes, the first step up is the
-	// tolerance itself, the second the estimate's spread, and only then the squares: a limit
-	// that the estimate scaled to its headroom binds just above it, and then two probes
-	// close the bracket instead of five. An estimate that fails says only that something
-	// binds below it, not how far: the search steps down by the squares at once.
+	// up to 2. One probe at a time from an estimate, the first step out is the tolerance
+	// itself, the second the estimate's spread, and only then the squares: an estimate is
+	// often right to within the tolerance, and then two probes close the bracket instead of
+	// four or five. That holds on both sides of an estimate where a limit bound in the
+	// nominal run, but only above one scaled to a limit's headroom: that limit binds just
+	// above it, but when the estimate fails, another limit binds first, and nothing says how
+	// far below — the search then steps down by the squares at once.
 	x0, step := s.plan.nominal, 2.0
 	tolFirst := false
 	if s.o.estimate > 0 {
@@ -480,11 +486,18 @@ func (s *search) run() error {
 		f := step
 		switch {
 		case tolFirst && up:
-			// Whole users round down, so that the bracket is within the tolerance.
+			// Whole users round inwards, so that the bracket is within the tolerance.
 			tolFirst, spreadNext = false, true
 			x := from * (1 + s.o.tolerance)
 			if s.plan.users {
 				x = math.Floor(x)
+			}
+			return x
+		case tolFirst && s.o.estimateBound:
+			tolFirst, spreadNext = false, true
+			x := from / (1 + s.o.tolerance)
+			if s.plan.users {
+				x = math.Ceil(x)
 			}
 			return x
 		case spreadNext:

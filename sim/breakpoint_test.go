@@ -65,11 +65,12 @@ func TestBreakpointOfMMcMatchesErlangCInverse(t *testing.T) {
 
 // One probe at a time from an estimate that passes, the search steps up by the tolerance
 // first, then by the estimate's spread, and only then squares the step: an estimate right
-// to within the tolerance is confirmed by two probes. From one that fails it steps down by
-// the squares at once (a failure says nothing about how far below the breakpoint is).
-// M/M/10 as above, started 10% below λ* (every probe up to 0.964 λ* passes) and 20% above
-// it (1.2 λ* and 1.09 λ* fail: the queue is unstable above λ = 10/s, 1.13 λ*, and the wait
-// is steep before that).
+// to within the tolerance is confirmed by two probes. From a headroom estimate that fails
+// it steps down by the squares at once (another limit binds first, nothing says how far
+// below); from one where a limit bound, by the tolerance first as well. M/M/10 as above,
+// started 10% below λ* (every probe up to 0.964 λ* passes) and 20% above it (1.2, 1.18,
+// 1.12 and 1.09 λ* fail: the queue is unstable above λ = 10/s, 1.13 λ*, and the wait is
+// steep before that).
 func TestBreakpointFromAnEstimateStepsOutByTheToleranceFirst(t *testing.T) {
 	lo, hi := 0.0, 10.0
 	for range 100 {
@@ -84,14 +85,17 @@ func TestBreakpointFromAnEstimateStepsOutByTheToleranceFirst(t *testing.T) {
 	slos := []scenarios.SLO{mustSLO(t, "api.mean<=1.5s")}
 	for _, c := range []struct {
 		start   float64
+		bound   bool // the estimate is where a limit bound, not a headroom
 		passing bool
 		ratios  []float64 // of each probe to the one before it
 	}{
-		{0.9, true, []float64{1.02, 1.05, 1.1025}},
-		{1.2, false, []float64{1 / 1.1025}},
+		{0.9, false, true, []float64{1.02, 1.05, 1.1025}},
+		{1.2, false, false, []float64{1 / 1.1025}},
+		{1.2, true, false, []float64{1 / 1.02, 1 / 1.05}},
 	} {
 		var order []result.Probe // bp.Probes is sorted by load; this is the search's order
 		bp, err := Breakpoint(sc, slos, WithProbeWorkers(1), WithEstimate(c.start*lambdaStar, 0.05),
+			func(o *bpOptions) { o.estimateBound = c.bound },
 			WithProbeProgress(func(p result.Probe) { order = append(order, p) }))
 		require.NoError(t, err)
 		require.Equal(t, "found", bp.Status, "%+v", bp.Probes)
