@@ -485,25 +485,20 @@ func (s *search) run() error {
 	widen := func(from float64, up bool) float64 {
 		f := step
 		switch {
-		case tolFirst && up:
+		case tolFirst && (up || s.o.estimateBound):
+			tolFirst, spreadNext = false, true
 			// Whole users round inwards, so that the bracket is within the tolerance.
-			tolFirst, spreadNext = false, true
-			x := from * (1 + s.o.tolerance)
-			if s.plan.users {
-				x = math.Floor(x)
+			x, inwards := from*(1+s.o.tolerance), math.Floor
+			if !up {
+				x, inwards = from/(1+s.o.tolerance), math.Ceil
 			}
-			return x
-		case tolFirst && s.o.estimateBound:
-			tolFirst, spreadNext = false, true
-			x := from / (1 + s.o.tolerance)
 			if s.plan.users {
-				x = math.Ceil(x)
+				x = inwards(x)
 			}
 			return x
 		case spreadNext:
 			spreadNext = false
 		default:
-			tolFirst = false
 			step = math.Min(2, step*step)
 			f = step
 		}

@@ -108,7 +108,6 @@ func TestBreakpointFromAnEstimateStepsOutByTheToleranceFirst(t *testing.T) {
 		}
 		require.InDelta(t, 1, bp.MaxLoad/lambdaStar, 0.025)
 	}
-
 }
 
 // A load the scenario cannot carry at any probed size is reported as below the range, one
