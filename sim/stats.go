@@ -18,8 +18,15 @@ import (
 // exactly the layout of hdrhistogram-go's Histogram (lowest value 1, 3 significant digits)
 // and incremented inline; Stats hands them to the library (hdr.Import), which computes the
 // percentiles. TestLatencyCountsMatchTheHDRLibrary holds the two layouts together.
+//
+// A count is kept in 16 bits, with the multiples of 2¹⁶ in a second array that a bucket
+// touches once every 65,536 records: the buckets a run's latencies fall in (a few thousand
+// per histogram, ten histograms or more per request's path) then take a quarter of the
+// cache lines that 64-bit counts would. Baseline and multi-region, 2 h around the peak,
+// alternating: 0.96× and 0.83–0.95× the CPU time of 64-bit counts, results identical.
 type Latency struct {
-	counts  []int64
+	counts  []uint16 // each bucket's count modulo 2¹⁶
+	carries []int64  // each bucket's count less its low 16 bits (nil until a bucket wraps)
 	highest int64   // microseconds; longer observations are clamped to it
 	sum     float64 // nanoseconds
 	n       int64
@@ -48,7 +55,7 @@ func NewLatency(max Time) *Latency {
 	if us < 1000 {
 		us = 1000
 	}
-	return &Latency{counts: make([]int64, hdrIndex(us)+1), highest: us}
+	return &Latency{counts: make([]uint16, hdrIndex(us)+1), highest: us}
 }
 
 // Record adds one observation.
@@ -65,7 +72,20 @@ func (l *Latency) Record(d Time) {
 	if us > l.highest {
 		us = l.highest
 	}
-	l.counts[hdrIndex(us)]++
+	i := hdrIndex(us)
+	c := l.counts[i] + 1
+	l.counts[i] = c
+	if c == 0 {
+		l.carry(i)
+	}
+}
+
+// carry adds the 2¹⁶ records that bucket i's low count has just wrapped around.
+func (l *Latency) carry(i int) {
+	if l.carries == nil {
+		l.carries = make([]int64, len(l.counts))
+	}
+	l.carries[i] += 1 << 16
 }
 
 // Count returns the number of observations.
@@ -82,6 +102,7 @@ func (l *Latency) MeanMS() float64 {
 // Reset forgets every observation.
 func (l *Latency) Reset() {
 	clear(l.counts)
+	clear(l.carries)
 	l.sum, l.n, l.max = 0, 0, 0
 }
 
@@ -91,8 +112,20 @@ func (l *Latency) Histogram() *hdr.Histogram {
 		LowestTrackableValue:  1,
 		HighestTrackableValue: l.highest,
 		SignificantFigures:    hdrSigDigits,
-		Counts:                l.counts,
+		Counts:                l.fullCounts(),
 	})
+}
+
+// fullCounts returns every bucket's whole count.
+func (l *Latency) fullCounts() []int64 {
+	c := make([]int64, len(l.counts))
+	for i, v := range l.counts {
+		c[i] = int64(v)
+		if l.carries != nil {
+			c[i] += l.carries[i]
+		}
+	}
+	return c
 }
 
 // Stats summarises the observations in milliseconds.

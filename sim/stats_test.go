@@ -11,6 +11,28 @@ import (
 
 // The inline recording of Latency must put every value where hdrhistogram-go would, so that
 // the library's percentiles over the imported counts are the library's own.
+// TestLatencyCountsCarryPast16Bits: a bucket's 16-bit count wraps into the carries, so that
+// counts beyond 2¹⁶ (a busy bucket sees millions in a day) stay exact, and Reset clears both.
+func TestLatencyCountsCarryPast16Bits(t *testing.T) {
+	l := NewLatency(Hour)
+	const busy = 3*(1<<16) + 17 // wraps three times
+	for i := 0; i < busy; i++ {
+		l.Record(7 * Millisecond)
+	}
+	l.Record(9 * Millisecond)
+	counts := l.Histogram().Export().Counts
+	require.Equal(t, int64(busy), counts[hdrIndex(7000)])
+	require.Equal(t, int64(1), counts[hdrIndex(9000)])
+	require.Equal(t, int64(busy+1), l.Histogram().TotalCount())
+	s := l.Stats()
+	require.Equal(t, 7.003, s.P99, "p99 is the busy bucket's highest value (7,000–7,003 µs)")
+	require.Equal(t, 9.0, s.Max)
+	l.Reset()
+	require.Equal(t, int64(0), l.Histogram().TotalCount())
+	l.Record(7 * Millisecond)
+	require.Equal(t, int64(1), l.Histogram().Export().Counts[hdrIndex(7000)], "Reset cleared the carries too")
+}
+
 func TestLatencyCountsMatchTheHDRLibrary(t *testing.T) {
 	const maxT = 400 * Hour
 	l := NewLatency(maxT)
