@@ -26,11 +26,16 @@ func main() {
 // run executes the command line args and returns the process exit status. Tests call it
 // in-process with their own writers.
 func run(args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd()
+	root, stopProfile := newRootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
+	// The profile is written whether the command succeeded or not: a run that fails a gate
+	// or an SLO is as worth profiling as one that passes.
+	if perr := stopProfile(); perr != nil && err == nil {
+		err = fmt.Errorf("--cpuprofile: %w", perr)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -42,9 +47,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// newRootCmd builds the command tree. A fresh tree per call keeps flag state from leaking
-// between in-process runs (tests).
-func newRootCmd() *cobra.Command {
+// newRootCmd builds the command tree, and the function that ends --cpuprofile's profile
+// (run calls it once the command returns, failed or not). A fresh tree per call keeps flag
+// state from leaking between in-process runs (tests).
+func newRootCmd() (*cobra.Command, func() error) {
 	root := &cobra.Command{
 		Use:   "headroom",
 		Short: "Capacity planning by simulation: where does this architecture break first?",
@@ -86,18 +92,20 @@ binds first, and whether the simulator agrees with queueing theory.`,
 		profFile = f
 		return nil
 	}
-	root.PersistentPostRunE = func(cmd *cobra.Command, args []string) error {
+	stopProfile := func() error {
 		if profFile == nil {
 			return nil
 		}
 		pprof.StopCPUProfile()
-		return profFile.Close()
+		f := profFile
+		profFile = nil
+		return f.Close()
 	}
 	root.SuggestionsMinimumDistance = 2 // cobra applies its default only on its own path
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(), newScenariosCmd(), newServeCmd(), newVersionCmd(),
 		newLoadtestCmd(), newValidateCmd(), newCompareCmd(), newBreakpointCmd())
-	return root
+	return root, stopProfile
 }
 
 // usageError is a mistake on the command line itself: a bad flag, a wrong number of

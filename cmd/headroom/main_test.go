@@ -253,3 +253,33 @@ func TestNoArgumentsPrintsHelp(t *testing.T) {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 }
+
+// TestCPUProfileIsWrittenWhetherTheCommandFailsOrNot: --cpuprofile leaves a complete profile
+// (gzip-compressed, as runtime/pprof writes it) after a run that succeeds and after one that
+// fails once the profile has started — a profile is only written out when it stops.
+func TestCPUProfileIsWrittenWhetherTheCommandFailsOrNot(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"succeeds", []string{"run", "mmc", "--horizon", "1m"}, exitOK},
+		{"fails", []string{"run", "mmc", "--set", "components.workers.concurrency=-3"}, exitBadInput},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			prof := filepath.Join(dir, c.name+".pprof")
+			code, _, errOut := headroom(t, append(c.args, "--cpuprofile", prof)...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, c.code, errOut)
+			}
+			b, err := os.ReadFile(prof)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+				t.Fatalf("%s holds %d bytes, not a gzip-compressed profile", prof, len(b))
+			}
+		})
+	}
+}
