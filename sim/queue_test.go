@@ -3,6 +3,7 @@ package sim
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -256,4 +257,18 @@ func TestMessagesCarryTheirRequestsEnd(t *testing.T) {
 	}
 	require.Zero(t, inSlab, "no request keeps a slot while its message waits")
 	requireChecksPass(t, m)
+}
+
+// TestCarriedRequestPacksIntoTheMessage: a carried request's end keeps its arrival time
+// (negative ones too: a run may start before zero) and both flags in eight bytes, so that
+// a message takes 24 bytes of a backlog's memory.
+func TestCarriedRequestPacksIntoTheMessage(t *testing.T) {
+	require.Equal(t, uintptr(24), unsafe.Sizeof(qmsg{}))
+	for _, at := range []Time{0, 1, -2020114, 24 * Hour, 1<<61 - 1, -1 << 61} {
+		for _, flags := range []detached{0, detMeasured, detFailed, detMeasured | detFailed} {
+			d := detached(at)&detArrived | flags
+			require.Equal(t, at, d.arrived(), "arrival %d, flags %x", at, flags>>62)
+			require.Equal(t, flags, d&^detArrived)
+		}
+	}
 }

@@ -27,8 +27,8 @@ import (
 type Latency struct {
 	counts  []uint16 // each bucket's count modulo 2¹⁶
 	carries []int64  // each bucket's count less its low 16 bits (nil until a bucket wraps)
-	highest int64   // microseconds; longer observations are clamped to it
-	sum     float64 // nanoseconds
+	highest int64    // microseconds; longer observations are clamped to it
+	sum     float64  // nanoseconds
 	n       int64
 	max     Time
 }
