@@ -9,8 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The inline recording of Latency must put every value where hdrhistogram-go would, so that
-// the library's percentiles over the imported counts are the library's own.
 // TestLatencyCountsCarryPast16Bits: a bucket's 16-bit count wraps into the carries, so that
 // counts beyond 2¹⁶ (a busy bucket sees millions in a day) stay exact, and Reset clears both.
 func TestLatencyCountsCarryPast16Bits(t *testing.T) {
@@ -33,6 +31,8 @@ func TestLatencyCountsCarryPast16Bits(t *testing.T) {
 	require.Equal(t, int64(1), l.Histogram().Export().Counts[hdrIndex(7000)], "Reset cleared the carries too")
 }
 
+// The inline recording of Latency must put every value where hdrhistogram-go would, so that
+// the library's percentiles over the imported counts are the library's own.
 func TestLatencyCountsMatchTheHDRLibrary(t *testing.T) {
 	const maxT = 400 * Hour
 	l := NewLatency(maxT)
