@@ -121,9 +121,9 @@ func (l *Latency) fullCounts() []int64 {
 	c := make([]int64, len(l.counts))
 	for i, v := range l.counts {
 		c[i] = int64(v)
-		if l.carries != nil {
-			c[i] += l.carries[i]
-		}
+	}
+	for i, v := range l.carries { // none until a bucket first wraps
+		c[i] += v
 	}
 	return c
 }
