@@ -1,9 +1,11 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,16 +33,28 @@ type Store struct {
 type shard struct {
 	mu sync.RWMutex
 	m  map[string]*record
-	// log holds ids in creation order for cursor paging; a deleted id leaves "" behind so
-	// positions (and therefore cursors) never move.
-	log []string
+	// log holds the records in creation order for cursor paging, each with its position:
+	// the shard's creation count when it was created, which never changes, so cursors
+	// (which name positions) stay valid. A deleted record leaves nil behind until the dead
+	// entries are more than half the log; then the log is rebuilt without them (compact).
+	log  []entry
+	next int // the position the next created request takes
+	dead int // entries of log whose request was deleted
 	// pending is the outbox: ids whose current version is not yet published.
 	pending map[string]struct{}
 }
 
+type entry struct {
+	pos int
+	rec *record
+}
+
+// compactAbove is the fewest dead entries worth a rebuild of a shard's log.
+const compactAbove = 64
+
 type record struct {
 	req       system.Request
-	pos       int
+	idx       int // of its entry in the shard's log
 	published int64
 }
 
@@ -92,8 +106,9 @@ func (s *Store) Create(ctx context.Context, r system.Request) (system.Request, e
 		sh.mu.Unlock()
 		return system.Request{}, fmt.Errorf("create %s: %w", r.ID, system.ErrExists)
 	}
-	rec.pos = len(sh.log)
-	sh.log = append(sh.log, r.ID)
+	rec.idx = len(sh.log)
+	sh.log = append(sh.log, entry{pos: sh.next, rec: rec})
+	sh.next++
 	sh.m[r.ID] = rec
 	sh.pending[r.ID] = struct{}{}
 	sh.mu.Unlock()
@@ -153,10 +168,34 @@ func (s *Store) Delete(ctx context.Context, id string, version int64) error {
 	if version >= 0 && rec.req.Version != version {
 		return fmt.Errorf("delete %s: version %d, current %d: %w", id, version, rec.req.Version, system.ErrConflict)
 	}
-	sh.log[rec.pos] = ""
+	sh.log[rec.idx].rec = nil
+	sh.dead++
+	if sh.dead >= compactAbove && 2*sh.dead > len(sh.log) {
+		sh.compact()
+	}
 	delete(sh.m, id)
 	delete(sh.pending, id)
 	return nil
+}
+
+// index returns the index in log of the first entry at position pos or later.
+func (sh *shard) index(pos int) int {
+	i, _ := slices.BinarySearchFunc(sh.log, pos, func(e entry, pos int) int { return cmp.Compare(e.pos, pos) })
+	return i
+}
+
+// compact rebuilds the log without its dead entries, in a new array so that the old one
+// (at least twice as long) is freed. A rebuild copies the live half of the log, so its
+// cost, spread over the deletes since the last one, is constant per delete.
+func (sh *shard) compact() {
+	live := make([]entry, 0, len(sh.log)-sh.dead)
+	for _, e := range sh.log {
+		if e.rec != nil {
+			e.rec.idx = len(live)
+			live = append(live, e)
+		}
+	}
+	sh.log, sh.dead = live, 0
 }
 
 // List implements system.Reader. Requests come shard by shard, each shard in creation
@@ -174,17 +213,16 @@ func (s *Store) List(ctx context.Context, cursor string, limit int) (system.Page
 	for ; si < shardCount; si, pos = si+1, 0 {
 		sh := &s.shards[si]
 		sh.mu.RLock()
-		for ; pos < len(sh.log); pos++ {
-			id := sh.log[pos]
-			if id == "" {
+		for _, e := range sh.log[sh.index(pos):] {
+			if e.rec == nil {
 				continue
 			}
 			if len(page.Items) == limit {
 				sh.mu.RUnlock()
-				page.Next = strconv.Itoa(si) + "." + strconv.Itoa(pos)
+				page.Next = strconv.Itoa(si) + "." + strconv.Itoa(e.pos)
 				return page, nil
 			}
-			page.Items = append(page.Items, sh.m[id].req)
+			page.Items = append(page.Items, e.rec.req)
 		}
 		sh.mu.RUnlock()
 	}
