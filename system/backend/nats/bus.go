@@ -257,7 +257,7 @@ func (b *Bus) Publish(ctx context.Context, m system.Message) error {
 	case 0:
 		// Matches no subscription: dropped, as SNS does.
 	case 1:
-		if _, err := b.js.PublishMsg(ctx, msgs[0]); err != nil {
+		if err := b.publishOne(ctx, msgs[0]); err != nil {
 			return fmt.Errorf("publish to %s: %w", msgs[0].Subject, err)
 		}
 	default:
@@ -268,19 +268,75 @@ func (b *Bus) Publish(ctx context.Context, m system.Message) error {
 			}
 		}
 		for i, f := range futures {
+			wait := time.NewTimer(replyWait)
 			select {
 			case <-f.Ok():
 			case err := <-f.Err():
+				wait.Stop()
 				return fmt.Errorf("publish to %s: %w", msgs[i].Subject, err)
+			case <-wait.C:
+				// No ack: the copy may have died with the connection. Send it again.
+				if err := b.publishOne(ctx, msgs[i]); err != nil {
+					return fmt.Errorf("publish to %s: %w", msgs[i].Subject, err)
+				}
 			case <-ctx.Done():
+				wait.Stop()
 				return fmt.Errorf("publish to %s: waiting for the ack: %w", msgs[i].Subject, ctx.Err())
 			}
+			wait.Stop()
 		}
 	}
 	if tp.spec.FIFO && m.DedupID != "" {
 		b.dedup.record(m.DedupID, now)
 	}
 	return nil
+}
+
+// replyWait bounds how long a publish waits for the stream's ack, or an acknowledgement
+// for the server's reply, before the request is sent again, and attempts how many times it
+// is sent. A request written into a connection that dies is never answered; without a
+// bound, it would wait as long as the caller's context allows, though the client
+// reconnects within a second. Sending again is safe: a message whose ack alone was lost
+// is stored twice, which at-least-once delivery allows (a FIFO message with a
+// deduplication id is dropped by the stream instead), and a message acknowledged twice
+// stays acknowledged.
+const (
+	replyWait = 2 * time.Second
+	attempts  = 3
+)
+
+// withReplyWait runs call with a context bounded by replyWait, again while the reply does
+// not come in time, up to attempts times or until ctx ends.
+func withReplyWait(ctx context.Context, call func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, replyWait)
+		err := call(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || attempt == attempts ||
+			!(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, natsgo.ErrTimeout)) {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("no reply to %d attempts of %v each: %w", attempt, replyWait, err)
+			}
+			return err
+		}
+	}
+}
+
+// publishOne publishes msg and waits for the stream's ack (withReplyWait).
+func (b *Bus) publishOne(ctx context.Context, msg *natsgo.Msg) error {
+	return withReplyWait(ctx, func(ctx context.Context) error {
+		_, err := b.js.PublishMsg(ctx, msg)
+		return err
+	})
+}
+
+// request sends body to subj and waits for the server's reply (withReplyWait): the
+// acknowledgements of a received message.
+func (b *Bus) request(ctx context.Context, subj string, body []byte) error {
+	return withReplyWait(ctx, func(ctx context.Context) error {
+		_, err := b.nc.RequestWithContext(ctx, subj, body)
+		return err
+	})
 }
 
 func containsQueue(qs []*queue, q *queue) bool {

@@ -35,6 +35,13 @@
 // fails with ErrNotFound. Release is -NAK with the delay. A reconnect forgets the requests
 // (the server lost them) and the inbox subscription is restored by the client.
 //
+// Lost connections. A publish, an ack or a release that went out on a connection that then
+// died gets no reply. Each waits 2 s for its reply, then is sent again (up to three times,
+// within the caller's context): the client reconnects in a quarter of a second, so the
+// second attempt goes out on the new connection. A message stored but whose PubAck was
+// lost is stored twice (at-least-once; a FIFO copy is dropped by its Nats-Msg-Id), and an
+// ack sent twice is harmless. TestConnectionLossRecovers cuts every connection mid-stream.
+//
 // Dead letters. MaxDeliver stays unlimited and the bus dead-letters itself: a consumer that
 // stops at MaxDeliver leaves the message in the stream with only the max-deliveries
 // advisory, at most once, to say so, and a missed advisory would strand it for good. When

@@ -557,10 +557,10 @@ func (q *queue) deadLetter(ctx context.Context, a arrived) error {
 		shard = shardOf(h.Get(hdrGroup), q.tp.shards)
 	}
 	m := &natsgo.Msg{Subject: subject(q.tp.spec.Topic, q.dlq.spec.Name, q.fifo, shard), Header: h, Data: a.m.Data}
-	if _, err := q.bus.js.PublishMsg(ctx, m); err != nil {
+	if err := q.bus.publishOne(ctx, m); err != nil {
 		return fmt.Errorf("queue %s: dead-letter to %s: %w", q.spec.Name, q.dlq.spec.Name, err)
 	}
-	if _, err := q.bus.nc.RequestWithContext(ctx, a.m.Reply, ackTerm); err != nil {
+	if err := q.bus.request(ctx, a.m.Reply, ackTerm); err != nil {
 		return fmt.Errorf("queue %s: remove dead-lettered message: %w", q.spec.Name, err)
 	}
 	return nil
@@ -597,8 +597,7 @@ func (q *queue) ack(ctx context.Context, receipts []string) error {
 		}
 	}
 	if len(replies) == 1 {
-		_, err := q.bus.nc.RequestWithContext(ctx, replies[0], ackAck)
-		note(wrapAckErr(q.spec.Name, err))
+		note(wrapAckErr(q.spec.Name, q.bus.request(ctx, replies[0], ackAck)))
 		return first
 	}
 	errs := make([]error, len(replies))
@@ -607,8 +606,7 @@ func (q *queue) ack(ctx context.Context, receipts []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := q.bus.nc.RequestWithContext(ctx, reply, ackAck)
-			errs[i] = wrapAckErr(q.spec.Name, err)
+			errs[i] = wrapAckErr(q.spec.Name, q.bus.request(ctx, reply, ackAck))
 		}()
 	}
 	wg.Wait()
@@ -645,7 +643,7 @@ func (q *queue) release(ctx context.Context, r string, delay time.Duration) erro
 	if delay > 0 {
 		body = []byte(`-NAK {"delay":` + strconv.FormatInt(int64(delay), 10) + `}`)
 	}
-	if _, err := q.bus.nc.RequestWithContext(ctx, h.a.m.Reply, body); err != nil {
+	if err := q.bus.request(ctx, h.a.m.Reply, body); err != nil {
 		return fmt.Errorf("queue %s: release: %w", q.spec.Name, err)
 	}
 	return nil

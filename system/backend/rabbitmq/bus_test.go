@@ -24,9 +24,15 @@ func testURL() string {
 // broker that does not answer fails the test, naming it and how to start it.
 func openBus(t testing.TB, opts ...Option) *Bus {
 	t.Helper()
+	return openBusAt(t, testURL(), opts...)
+}
+
+// openBusAt is openBus on the server at url.
+func openBusAt(t testing.TB, url string, opts ...Option) *Bus {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	b, err := Open(ctx, testURL(), opts...)
+	b, err := Open(ctx, url, opts...)
 	if err != nil {
 		t.Fatalf("RabbitMQ is required for this test and did not answer: %v\n"+
 			"(set HEADROOM_TEST_RABBITMQ_URL, or start it: rabbitmq-server -detached; bash .ci/services starts every service)", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -180,4 +181,18 @@ func TestNoPhantomReceives(t *testing.T) {
 	if got := bustest.Drain(t, b, "dlq", 200*time.Millisecond); len(got) != 0 {
 		t.Fatalf("dead-lettered without a timeout: %v", got)
 	}
+}
+
+// The broker goes away under an open bus (every connection cut at once, as a restart
+// would): the bus dials again, and nothing it accepted is lost.
+func TestConnectionLossRecovers(t *testing.T) {
+	u, err := url.Parse(testURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bustest.ConnectionLoss(t, u.Host, func(t testing.TB, addr string) bustest.Bus {
+		via := *u
+		via.Host = addr
+		return openBusAt(t, via.String())
+	})
 }

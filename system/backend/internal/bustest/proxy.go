@@ -1,0 +1,195 @@
+package bustest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/headroom/headroom/system"
+)
+
+// Proxy forwards loopback TCP connections to a server, and cuts them all at once as a
+// broker restart or a network failure would, while it goes on accepting new ones: a bus
+// opened through it sees its connection die and must dial again.
+type Proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+// NewProxy listens on a free loopback port and forwards to target (host:port) until the
+// test ends.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy: listen: %v", err)
+	}
+	p := &Proxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.Cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+// Addr is the proxy's host:port.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pipe(c, s)
+		go p.pipe(s, c)
+	}
+}
+
+// pipe copies from one side to the other, and closes both when either ends.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	_, _ = io.Copy(dst, src)
+	_ = dst.Close()
+	_ = src.Close()
+}
+
+// Cut closes every connection the proxy carries, both sides, and returns how many client
+// connections it cut.
+func (p *Proxy) Cut() int {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	return len(conns) / 2
+}
+
+// ConnectionLoss checks that a bus outlives its connection: open opens a bus on the
+// server through addr (a Proxy to target).
+//
+//  1. A message is received, then every connection is cut. Acknowledging the receipt of
+//     the dead connection may fail, and then the message must come back. (It may also
+//     succeed: an ack is handed to the connection, not confirmed, so a message whose ack
+//     died with its connection comes back too, which at-least-once delivery allows.)
+//  2. 200 messages are published one after another, each retried until the bus accepts
+//     it, and every connection is cut again after the 50th. Every one of them must be
+//     delivered: publishing works again within seconds, and nothing accepted is lost.
+func ConnectionLoss(t *testing.T, target string, open func(t testing.TB, addr string) Bus) {
+	p := NewProxy(t, target)
+	b := open(t, p.Addr())
+	ctx := Ctx(t, 120*time.Second)
+	topo := system.Topology{Topic: UniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 2 * time.Second}},
+		Subscriptions: []system.Subscription{{Queue: "q"}}}
+	if err := b.Declare(ctx, topo); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, Msg("before")); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := b.Receive(ctx, "q", system.ReceiveOptions{Max: 1}, nil)
+	if err != nil || len(ds) != 1 || string(ds[0].Body) != "before" {
+		t.Fatalf("receive before the cut: %v, %v", ds, err)
+	}
+	if n := p.Cut(); n == 0 {
+		t.Fatal("the bus had no connection through the proxy to cut")
+	}
+	ackErr := b.Ack(ctx, "q", ds[0].Receipt)
+
+	const n, cutAt = 200, 50
+	want := map[string]bool{}
+	if ackErr != nil {
+		want["before"] = true
+	}
+	failures := 0
+	for i := range n {
+		if i == cutAt && p.Cut() == 0 {
+			t.Fatal("the bus had no connection through the proxy to cut the second time")
+		}
+		body := fmt.Sprint("m", i)
+		start := time.Now()
+		for {
+			err := b.Publish(ctx, Msg(body))
+			if err == nil {
+				break
+			}
+			failures++
+			if failures <= 5 || failures%100 == 0 {
+				t.Logf("publish of %s, %v after its first attempt: %v", body, time.Since(start), err)
+			}
+			if time.Since(start) > 30*time.Second {
+				t.Fatalf("publish of %s still failing 30 s after the cut (%d failed attempts): %v", body, failures, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		want[body] = true
+	}
+	if err := b.Ping(ctx); err != nil {
+		t.Fatalf("ping after the bus reconnected: %v", err)
+	}
+
+	seen := map[string]int{}
+	missing := func() int {
+		m := 0
+		for w := range want {
+			if seen[w] == 0 {
+				m++
+			}
+		}
+		return m
+	}
+	var receiveErrs int
+	var lastErr error
+	for deadline := time.Now().Add(60 * time.Second); missing() > 0 && time.Now().Before(deadline); {
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		ds, err := b.Receive(rctx, "q", system.ReceiveOptions{Max: 10}, nil)
+		cancel()
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			receiveErrs, lastErr = receiveErrs+1, err
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		for _, d := range ds {
+			seen[string(d.Body)]++
+			if err := b.Ack(ctx, "q", d.Receipt); err != nil {
+				t.Fatalf("ack after the bus reconnected: %v", err)
+			}
+		}
+	}
+	if m := missing(); m > 0 {
+		t.Fatalf("%d of %d accepted messages never delivered after the cuts (last receive error: %v)", m, len(want), lastErr)
+	}
+	t.Logf("ack across the cut: %v; %d publishes and %d receives failed while the bus reconnected; %d distinct messages delivered, %d redeliveries",
+		ackErr, failures, receiveErrs, len(seen), sum(seen)-len(seen))
+}
+
+func sum(m map[string]int) int {
+	s := 0
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
