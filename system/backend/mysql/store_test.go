@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/headroom/headroom/system"
+	"github.com/headroom/headroom/system/backend/internal/netfault"
 	"github.com/headroom/headroom/system/backend/internal/storecheck"
 )
 
@@ -241,4 +242,24 @@ func TestRegisteredAndPings(t *testing.T) {
 	if !names["go_sql_open_connections"] || !names["go_sql_max_open_connections"] {
 		t.Fatalf("collectors gathered %v, want database/sql's pool series", names)
 	}
+}
+
+// TestConnectionLossRecovers: every connection to the server is cut under an open store
+// (storecheck.ConnectionLoss); the pool dials again and nothing accepted is lost.
+func TestConnectionLossRecovers(t *testing.T) {
+	cfg := testConfig(t, uniqueTable(t))
+	p := netfault.NewProxy(t, cfg.Driver.Addr)
+	t.Cleanup(func() { DropTable(t, cfg) })
+	via := cfg
+	d := *cfg.Driver
+	d.Addr = p.Addr()
+	via.Driver = &d
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := OpenConfig(ctx, via)
+	if err != nil {
+		t.Fatalf("MariaDB/MySQL through a proxy: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	storecheck.ConnectionLoss(t, p, s)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/headroom/headroom/system"
+	"github.com/headroom/headroom/system/backend/internal/netfault"
 	"github.com/headroom/headroom/system/backend/internal/storecheck"
 )
 
@@ -239,4 +240,25 @@ func TestRegisteredAndPings(t *testing.T) {
 	if !names["headroom_store_pool_max_connections"] || !names["headroom_store_pool_acquires_total"] {
 		t.Fatalf("collectors gathered %v, want the pool's series", names)
 	}
+}
+
+// TestConnectionLossRecovers: every connection to the server is cut under an open store
+// (storecheck.ConnectionLoss); the pool dials again and nothing accepted is lost.
+func TestConnectionLossRecovers(t *testing.T) {
+	table := uniqueTable(t)
+	u, err := url.Parse(withTable(t, testDSN(), table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := netfault.NewProxy(t, u.Host)
+	t.Cleanup(func() { dropTable(t, table) })
+	u.Host = p.Addr()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := Open(ctx, u.String())
+	if err != nil {
+		t.Fatalf("PostgreSQL through a proxy: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	storecheck.ConnectionLoss(t, p, s)
 }

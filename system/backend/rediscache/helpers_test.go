@@ -57,8 +57,9 @@ func (b *backing) Get(ctx context.Context, id string) (system.Request, error) {
 // env is one test's cache over its own table and key prefix.
 type env struct {
 	*Store
-	my  *backing
-	rdb *redis.Client
+	my     *backing
+	rdb    *redis.Client
+	prefix string // of its keys
 }
 
 // newEnv opens the cache-aside store on a fresh MySQL table and Redis key prefix, both
@@ -95,7 +96,7 @@ func newEnv(t testing.TB, opts ...Option) *env {
 		_ = inspect.Close()
 		cleanup(t, cfg, name+":")
 	})
-	return &env{Store: s, my: b, rdb: inspect}
+	return &env{Store: s, my: b, rdb: inspect, prefix: name + ":"}
 }
 
 // Close closes the backing store through the wrapper.

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/headroom/headroom/system"
+	"github.com/headroom/headroom/system/backend/internal/netfault"
 	"github.com/headroom/headroom/system/backend/internal/storecheck"
 )
 
@@ -504,4 +505,15 @@ func TestRegisteredWithMetrics(t *testing.T) {
 	if _, ok := got["go_sql_open_connections"]; !ok {
 		t.Fatalf("gathered %v, want the MySQL pool's series too", got)
 	}
+}
+
+// TestConnectionLossRecovers: every connection to Redis is cut under an open cache
+// (storecheck.ConnectionLoss); the client dials again, nothing accepted is lost, and no
+// read returns an entry a write across a cut should have invalidated.
+func TestConnectionLossRecovers(t *testing.T) {
+	e := newEnv(t)
+	p := netfault.NewProxy(t, redisAddr())
+	rdb := redis.NewClient(&redis.Options{Addr: p.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	storecheck.ConnectionLoss(t, p, New(rdb, e.my, WithPrefix(e.prefix)))
 }

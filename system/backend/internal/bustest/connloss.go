@@ -4,92 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/headroom/headroom/system"
+	"github.com/headroom/headroom/system/backend/internal/netfault"
 )
 
-// Proxy forwards loopback TCP connections to a server, and cuts them all at once as a
-// broker restart or a network failure would, while it goes on accepting new ones: a bus
-// opened through it sees its connection die and must dial again.
-type Proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	wg     sync.WaitGroup
-}
-
-// NewProxy listens on a free loopback port and forwards to target (host:port) until the
-// test ends.
-func NewProxy(t testing.TB, target string) *Proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("proxy: listen: %v", err)
-	}
-	p := &Proxy{ln: ln, target: target}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.Cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-// Addr is the proxy's host:port.
-func (p *Proxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *Proxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go p.pipe(c, s)
-		go p.pipe(s, c)
-	}
-}
-
-// pipe copies from one side to the other, and closes both when either ends.
-func (p *Proxy) pipe(dst, src net.Conn) {
-	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	_ = dst.Close()
-	_ = src.Close()
-}
-
-// Cut closes every connection the proxy carries, both sides, and returns how many client
-// connections it cut.
-func (p *Proxy) Cut() int {
-	p.mu.Lock()
-	conns := p.conns
-	p.conns = nil
-	p.mu.Unlock()
-	for _, c := range conns {
-		_ = c.Close()
-	}
-	return len(conns) / 2
-}
-
 // ConnectionLoss checks that a bus outlives its connection: open opens a bus on the
-// server through addr (a Proxy to target).
+// server through addr (a netfault.Proxy to target).
 //
 //  1. A message is received, then every connection is cut. Acknowledging the receipt of
 //     the dead connection may fail, and then the message must come back. (It may also
@@ -99,7 +22,7 @@ func (p *Proxy) Cut() int {
 //     it, and every connection is cut again after the 50th. Every one of them must be
 //     delivered: publishing works again within seconds, and nothing accepted is lost.
 func ConnectionLoss(t *testing.T, target string, open func(t testing.TB, addr string) Bus) {
-	p := NewProxy(t, target)
+	p := netfault.NewProxy(t, target)
 	b := open(t, p.Addr())
 	ctx := Ctx(t, 120*time.Second)
 	topo := system.Topology{Topic: UniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 2 * time.Second}},
