@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // ConnectionLoss checks that a bus outlives its connection: open opens a bus on the
-// server through addr (a netfault.Proxy to target).
+// server at a URL, here serverURL with its host:port replaced by a netfault.Proxy's.
 //
 //  1. A message is received, then every connection is cut. Acknowledging the receipt of
 //     the dead connection may fail, and then the message must come back. (It may also
@@ -21,9 +22,14 @@ import (
 //  2. 200 messages are published one after another, each retried until the bus accepts
 //     it, and every connection is cut again after the 50th. Every one of them must be
 //     delivered: publishing works again within seconds, and nothing accepted is lost.
-func ConnectionLoss(t *testing.T, target string, open func(t testing.TB, addr string) Bus) {
-	p := netfault.NewProxy(t, target)
-	b := open(t, p.Addr())
+func ConnectionLoss(t *testing.T, serverURL string, open func(t testing.TB, url string) Bus) {
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatalf("server URL %q: %v", serverURL, err)
+	}
+	p := netfault.NewProxy(t, u.Host)
+	u.Host = p.Addr()
+	b := open(t, u.String())
 	ctx := Ctx(t, 120*time.Second)
 	topo := system.Topology{Topic: UniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 2 * time.Second}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}
