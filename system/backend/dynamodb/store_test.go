@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/headroom/headroom/system"
 	"github.com/headroom/headroom/system/backend/awstest"
 	"github.com/headroom/headroom/system/backend/internal/awsclient"
+	"github.com/headroom/headroom/system/backend/internal/netfault"
 	"github.com/headroom/headroom/system/backend/internal/storecheck"
 	"github.com/headroom/headroom/system/conformance"
 )
@@ -309,4 +311,24 @@ func TestRegisteredAndPings(t *testing.T) {
 	if err := ds.Ping(context.Background()); !errors.Is(err, system.ErrClosed) {
 		t.Fatalf("ping after close: %v, want ErrClosed", err)
 	}
+}
+
+// TestConnectionLossRecovers: every connection to the endpoint is cut under an open store
+// (storecheck.ConnectionLoss); the SDK dials again and nothing accepted is lost.
+func TestConnectionLossRecovers(t *testing.T) {
+	u, err := url.Parse(awstest.Endpoint(t, awstest.DynamoDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := netfault.NewProxy(t, u.Host)
+	u.Host = p.Addr()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	table := uniqueTable(t)
+	s, err := Open(ctx, "dynamodb://?endpoint="+url.QueryEscape(u.String())+"&table="+table)
+	if err != nil {
+		t.Fatalf("open through a proxy: %v", err)
+	}
+	t.Cleanup(func() { dropTable(t, table); s.Close() })
+	storecheck.ConnectionLoss(t, p, s)
 }

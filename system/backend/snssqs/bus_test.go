@@ -21,6 +21,7 @@ import (
 	"github.com/headroom/headroom/system/backend/awstest"
 	ddb "github.com/headroom/headroom/system/backend/dynamodb"
 	"github.com/headroom/headroom/system/backend/internal/awsclient"
+	"github.com/headroom/headroom/system/backend/internal/bustest"
 	"github.com/headroom/headroom/system/conformance"
 )
 
@@ -318,4 +319,22 @@ func TestOpenFailsNamingTheEndpoint(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "http://127.0.0.1:1") {
 		t.Fatalf("open against a dead endpoint: %v, want an error naming it", err)
 	}
+}
+
+// TestConnectionLossRecovers: every connection to the endpoint is cut under an open bus
+// (bustest.ConnectionLoss); the SDK dials again and nothing accepted is lost.
+func TestConnectionLossRecovers(t *testing.T) {
+	bustest.ConnectionLoss(t, awstest.Endpoint(t, awstest.SNSSQS), func(t testing.TB, url string) bustest.Bus {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		b, err := Open(ctx, "endpoint="+url)
+		if err != nil {
+			t.Fatalf("open through a proxy: %v", err)
+		}
+		t.Cleanup(func() {
+			b.Close()
+			removeTopology(t, b)
+		})
+		return b
+	})
 }
