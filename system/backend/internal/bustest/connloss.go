@@ -22,6 +22,8 @@ import (
 //  2. 200 messages are published one after another, each retried until the bus accepts
 //     it, and every connection is cut again after the 50th. Every one of them must be
 //     delivered: publishing works again within seconds, and nothing accepted is lost.
+//  3. The connection is cut under a Receive blocked on the empty queue, as a processor's
+//     long poll would be: it must not wait out its context (see blockedReceive).
 func ConnectionLoss(t *testing.T, serverURL string, open func(t testing.TB, url string) Bus) {
 	u, err := url.Parse(serverURL)
 	if err != nil {
@@ -113,6 +115,66 @@ func ConnectionLoss(t *testing.T, serverURL string, open func(t testing.TB, url 
 	}
 	t.Logf("ack across the cut: %v; %d publishes and %d receives failed while the bus reconnected; %d distinct messages delivered, %d redeliveries",
 		ackErr, failures, receiveErrs, len(seen), sum(seen)-len(seen))
+	blockedReceive(t, p, b)
+}
+
+// blockedReceive: a Receive waiting on an empty queue when the connection dies (a
+// processor's long poll) must not wait out its context: it returns an error soon, or the
+// message published after the cut.
+func blockedReceive(t *testing.T, p *netfault.Proxy, b Bus) {
+	type got struct {
+		ds  []system.Delivery
+		err error
+		at  time.Time
+	}
+	done := make(chan got, 1)
+	rctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	go func() {
+		ds, err := b.Receive(rctx, "q", system.ReceiveOptions{Max: 1}, nil)
+		done <- got{ds, err, time.Now()}
+	}()
+	time.Sleep(300 * time.Millisecond) // let it block
+	if p.Cut() == 0 {
+		t.Fatal("the bus had no connection through the proxy to cut under a blocked receive")
+	}
+	ctx := Ctx(t, 60*time.Second)
+	start := time.Now()
+	for {
+		err := b.Publish(ctx, Msg("late"))
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("publish still failing 30 s after the cut: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	published := time.Now()
+	var r got
+	select {
+	case r = <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("a receive blocked when the connection died has not returned 15 s after a message was published on the new connection")
+	}
+	if r.err == nil && len(r.ds) == 1 && string(r.ds[0].Body) == "late" {
+		t.Logf("the blocked receive got the message published after the cut, %v after it", r.at.Sub(published).Round(time.Millisecond))
+		if err := b.Ack(ctx, "q", r.ds[0].Receipt); err != nil {
+			t.Fatalf("ack: %v", err)
+		}
+		return
+	}
+	if r.err == nil {
+		t.Fatalf("the blocked receive returned %d messages and no error, want the one published after the cut", len(r.ds))
+	}
+	t.Logf("the blocked receive failed %v after the cut: %v", r.at.Sub(start).Round(time.Millisecond), r.err)
+	ds, err := b.Receive(ctx, "q", system.ReceiveOptions{Max: 1}, nil)
+	if err != nil || len(ds) != 1 || string(ds[0].Body) != "late" {
+		t.Fatalf("receive after the failed one: %v, %v; want the message published after the cut", ds, err)
+	}
+	if err := b.Ack(ctx, "q", ds[0].Receipt); err != nil {
+		t.Fatalf("ack: %v", err)
+	}
 }
 
 func sum(m map[string]int) int {
