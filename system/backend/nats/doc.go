@@ -33,7 +33,8 @@
 // server's confirmation (AckSync), all of a batch in flight at once; a receipt is the ack
 // subject, live until its visibility timeout ends, so a late or repeated Ack or Release
 // fails with ErrNotFound. Release is -NAK with the delay. A reconnect forgets the requests
-// (the server lost them) and the inbox subscription is restored by the client.
+// (the server lost them) and wakes a waiting Receive to send new ones; the inbox
+// subscription is restored by the client.
 //
 // Lost connections. A publish, an ack or a release that went out on a connection that then
 // died gets no reply. Each waits 2 s for its reply, then is sent again (up to three times,

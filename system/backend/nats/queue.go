@@ -242,13 +242,15 @@ func (q *queue) busy(l *lane, now time.Time) (busy, silent bool) {
 }
 
 // forgetRequests drops the bookkeeping of every request: after a reconnect the server
-// has none of them any more.
+// has none of them any more. It wakes the Receive waiting on them, if any, to send new
+// ones: nothing else would, since no answer to the lost ones will ever come.
 func (q *queue) forgetRequests() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	for _, l := range q.lanes {
 		l.req = nil
 	}
+	q.mu.Unlock()
+	q.wake()
 }
 
 // receive implements system.Receiver for the queue. Standard mode: hand out what the inbox

@@ -187,3 +187,9 @@ func TestNoPhantomReceives(t *testing.T) {
 func TestConnectionLossRecovers(t *testing.T) {
 	bustest.ConnectionLoss(t, testURL(), func(t testing.TB, url string) bustest.Bus { return openBusAt(t, url) })
 }
+
+// TestPipelineConnectionLoss: a pipeline keeps processing every accepted request while
+// its bus's connections are cut under it (conformance.PipelineConnectionLoss).
+func TestPipelineConnectionLoss(t *testing.T) {
+	bustest.PipelineConnectionLoss(t, testURL(), func(t testing.TB, url string) bustest.Bus { return openBusAt(t, url) })
+}

@@ -325,16 +325,30 @@ func TestOpenFailsNamingTheEndpoint(t *testing.T) {
 // (bustest.ConnectionLoss); the SDK dials again and nothing accepted is lost.
 func TestConnectionLossRecovers(t *testing.T) {
 	bustest.ConnectionLoss(t, awstest.Endpoint(t, awstest.SNSSQS), func(t testing.TB, url string) bustest.Bus {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		b, err := Open(ctx, "endpoint="+url)
-		if err != nil {
-			t.Fatalf("open through a proxy: %v", err)
-		}
-		t.Cleanup(func() {
-			b.Close()
-			removeTopology(t, b)
-		})
-		return b
+		return openBusAt(t, url)
+	})
+}
+
+// openBusAt opens a bus on the endpoint at url (both services), removed as newBus's is.
+func openBusAt(t testing.TB, url string) *Bus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := Open(ctx, "endpoint="+url+"&wait=2s")
+	if err != nil {
+		t.Fatalf("open at %s: %v", url, err)
+	}
+	t.Cleanup(func() {
+		b.Close()
+		removeTopology(t, b)
+	})
+	return b
+}
+
+// TestPipelineConnectionLoss: a pipeline keeps processing every accepted request while
+// its bus's connections are cut under it (conformance.PipelineConnectionLoss).
+func TestPipelineConnectionLoss(t *testing.T) {
+	bustest.PipelineConnectionLoss(t, awstest.Endpoint(t, awstest.SNSSQS), func(t testing.TB, url string) bustest.Bus {
+		return openBusAt(t, url)
 	})
 }

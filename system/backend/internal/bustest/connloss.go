@@ -10,7 +10,21 @@ import (
 
 	"github.com/headroom/headroom/system"
 	"github.com/headroom/headroom/system/backend/internal/netfault"
+	"github.com/headroom/headroom/system/backend/memory"
+	"github.com/headroom/headroom/system/conformance"
 )
+
+// PipelineConnectionLoss runs conformance.PipelineConnectionLoss on the embedded store
+// and a bus opened (by open, as for ConnectionLoss) through a proxy to serverURL.
+func PipelineConnectionLoss(t *testing.T, serverURL string, open func(t testing.TB, url string) Bus) {
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatalf("server URL %q: %v", serverURL, err)
+	}
+	p := netfault.NewProxy(t, u.Host)
+	u.Host = p.Addr()
+	conformance.PipelineConnectionLoss(t, memory.NewStore(), open(t, u.String()), p.Cut)
+}
 
 // ConnectionLoss checks that a bus outlives its connection: open opens a bus on the
 // server at a URL, here serverURL with its host:port replaced by a netfault.Proxy's.
