@@ -162,7 +162,8 @@ func (b *Bus) adminChannel(ctx context.Context) (*amqp.Channel, error) {
 func (b *Bus) pubChannel(ctx context.Context) (*amqp.Channel, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.pub != nil && !b.pub.IsClosed() {
+	// A dead connection closes its channels a little after it knows itself closed: ask both.
+	if b.pub != nil && !b.pub.IsClosed() && b.conn != nil && !b.conn.IsClosed() {
 		return b.pub, nil
 	}
 	conn, err := b.connLocked(ctx)
@@ -179,6 +180,17 @@ func (b *Bus) pubChannel(ctx context.Context) (*amqp.Channel, error) {
 	}
 	b.pub = ch
 	return ch, nil
+}
+
+// dropPub forgets ch as the publishing channel after it failed, so that the next publish
+// opens another (on a new connection if this one died).
+func (b *Bus) dropPub(ch *amqp.Channel) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pub == ch {
+		b.pub = nil
+		_ = ch.Close()
+	}
 }
 
 func (b *Bus) consumerTag() string {
@@ -335,26 +347,37 @@ func (b *Bus) Publish(ctx context.Context, m system.Message) error {
 	if err != nil {
 		return fmt.Errorf("publish to %s: %w", tp.spec.Topic, err)
 	}
-	ch, err := b.pubChannel(ctx)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
 	msgID := b.messageID()
-	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, tp.exchange(), key, false, false, amqp.Publishing{
-		Headers:      headers,
-		DeliveryMode: amqp.Persistent,
-		MessageId:    msgID,
-		Timestamp:    now,
-		Body:         m.Body,
-	})
-	if err != nil {
-		return fmt.Errorf("publish to %s: %w", tp.spec.Topic, err)
+	var dc *amqp.DeferredConfirmation
+	// A channel found closed as the message is handed to it has not sent it: the publish
+	// goes again on a fresh channel, once (the connection may have just died).
+	for attempt := 1; ; attempt++ {
+		ch, err := b.pubChannel(ctx)
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		dc, err = ch.PublishWithDeferredConfirmWithContext(ctx, tp.exchange(), key, false, false, amqp.Publishing{
+			Headers:      headers,
+			DeliveryMode: amqp.Persistent,
+			MessageId:    msgID,
+			Timestamp:    now,
+			Body:         m.Body,
+		})
+		if err == nil {
+			break
+		}
+		b.dropPub(ch)
+		if attempt == 2 || !errors.Is(err, amqp.ErrClosed) {
+			return fmt.Errorf("publish to %s: %w", tp.spec.Topic, err)
+		}
 	}
 	acked, err := dc.WaitContext(ctx)
 	if err != nil {
 		return fmt.Errorf("publish to %s: waiting for the confirm: %w", tp.spec.Topic, err)
 	}
 	if !acked {
+		// Nacked, or the channel closed before the confirm (then the next publish opens
+		// another: pubChannel sees it closed).
 		return fmt.Errorf("publish to %s: the broker refused the message (nack or channel closed)", tp.spec.Topic)
 	}
 	if tp.spec.FIFO && m.DedupID != "" {
