@@ -18,6 +18,8 @@ import (
 	"github.com/headroom/headroom/system"
 	"github.com/headroom/headroom/system/backend/internal/netfault"
 	"github.com/headroom/headroom/system/backend/internal/storecheck"
+	"github.com/headroom/headroom/system/backend/memory"
+	"github.com/headroom/headroom/system/conformance"
 )
 
 // TestDSN is the database the tests use: HEADROOM_TEST_MYSQL_DSN, else DefaultDSN.
@@ -262,4 +264,25 @@ func TestConnectionLossRecovers(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	storecheck.ConnectionLoss(t, p, s)
+}
+
+// TestPipelineConnectionLoss: a pipeline on this store keeps every accepted request, and
+// processes it once, while the store's connections are cut under it
+// (conformance.PipelineConnectionLoss).
+func TestPipelineConnectionLoss(t *testing.T) {
+	cfg := testConfig(t, uniqueTable(t))
+	p := netfault.NewProxy(t, cfg.Driver.Addr)
+	t.Cleanup(func() { DropTable(t, cfg) })
+	d := *cfg.Driver
+	d.Addr = p.Addr()
+	via := cfg
+	via.Driver = &d
+	s, err := OpenConfig(context.Background(), via)
+	if err != nil {
+		t.Fatalf("MariaDB/MySQL through a proxy: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	bus := memory.NewBus()
+	t.Cleanup(func() { _ = bus.Close() })
+	conformance.PipelineConnectionLoss(t, s, bus, p.Cut)
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/headroom/headroom/system"
 	"github.com/headroom/headroom/system/backend/internal/netfault"
 	"github.com/headroom/headroom/system/backend/internal/storecheck"
+	"github.com/headroom/headroom/system/backend/memory"
+	"github.com/headroom/headroom/system/conformance"
 )
 
 // testDSN is the database the tests use: HEADROOM_TEST_POSTGRES_DSN, else DefaultDSN.
@@ -261,4 +263,26 @@ func TestConnectionLossRecovers(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	storecheck.ConnectionLoss(t, p, s)
+}
+
+// TestPipelineConnectionLoss: a pipeline on this store keeps every accepted request, and
+// processes it once, while the store's connections are cut under it
+// (conformance.PipelineConnectionLoss).
+func TestPipelineConnectionLoss(t *testing.T) {
+	table := uniqueTable(t)
+	u, err := url.Parse(withTable(t, testDSN(), table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := netfault.NewProxy(t, u.Host)
+	t.Cleanup(func() { dropTable(t, table) })
+	u.Host = p.Addr()
+	s, err := Open(context.Background(), u.String())
+	if err != nil {
+		t.Fatalf("PostgreSQL through a proxy: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	bus := memory.NewBus()
+	t.Cleanup(func() { _ = bus.Close() })
+	conformance.PipelineConnectionLoss(t, s, bus, p.Cut)
 }
