@@ -88,15 +88,7 @@ func PipelineConnectionLoss(t *testing.T, s system.Store, b system.Bus, cut func
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	rep, err := p.Shutdown(sctx)
-	if err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	if rep.Unpublished != 0 {
-		t.Fatalf("after the shutdown the outbox still holds %d writes: %v", rep.Unpublished, rep)
-	}
+	shutdownPublished(t, p)
 	if left := unprocessed(); len(left) > 0 {
 		t.Fatalf("%d accepted requests not processed in the store: %v", len(left), left[:min(len(left), 5)])
 	}

@@ -242,6 +242,20 @@ func startPipeline(t *testing.T, s system.Store, b system.Bus, cfg system.Pipeli
 	return p
 }
 
+// shutdownPublished shuts p down and fails t unless its outbox is empty then.
+func shutdownPublished(t *testing.T, p *system.Pipeline) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := p.Shutdown(ctx)
+	if err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if rep.Unpublished != 0 {
+		t.Fatalf("after the shutdown the outbox still holds %d writes: %v", rep.Unpublished, rep)
+	}
+}
+
 // waitFor polls cond until it holds or timeout; polling is the test's, not the system's.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -548,15 +562,7 @@ func testOutboxRelay(t *testing.T, s system.Store, b system.Bus) {
 	reqs := createMany(ctx, t, p, nil, n, 4) // every Create succeeds, publish or not
 	waitFor(t, 60*time.Second, "writes whose publish failed were not all processed", func() bool { return cs.total() == n })
 	// The shutdown stops the relay, so its counters are final when read below.
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	rep, err := p.Shutdown(sctx)
-	if err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	if rep.Unpublished != 0 {
-		t.Fatalf("after the shutdown the outbox still holds %d writes: %v", rep.Unpublished, rep)
-	}
+	shutdownPublished(t, p)
 	if rs, err := s.Unpublished(context.Background(), time.Now().Add(time.Hour), 10); err != nil || len(rs) != 0 {
 		t.Fatalf("outbox still holds %d writes (%v)", len(rs), err)
 	}

@@ -313,9 +313,15 @@ func TestRegisteredAndPings(t *testing.T) {
 	}
 }
 
-// TestConnectionLossRecovers: every connection to the endpoint is cut under an open store
-// (storecheck.ConnectionLoss); the SDK dials again and nothing accepted is lost.
-func TestConnectionLossRecovers(t *testing.T) {
+// TestConnectionLoss: every connection to the endpoint is cut under an open store, and under
+// a pipeline running on it (storecheck.RunConnectionLoss); the SDK dials again, and
+// nothing accepted is lost or applied twice.
+func TestConnectionLoss(t *testing.T) {
+	storecheck.RunConnectionLoss(t, func(t *testing.T) (system.Store, *netfault.Proxy) { return proxiedStore(t) })
+}
+
+// proxiedStore opens a store on a fresh table through a proxy to the emulator.
+func proxiedStore(t *testing.T) (*Store, *netfault.Proxy) {
 	u, err := url.Parse(awstest.Endpoint(t, awstest.DynamoDB))
 	if err != nil {
 		t.Fatal(err)
@@ -330,5 +336,5 @@ func TestConnectionLossRecovers(t *testing.T) {
 		t.Fatalf("open through a proxy: %v", err)
 	}
 	t.Cleanup(func() { dropTable(t, table); s.Close() })
-	storecheck.ConnectionLoss(t, p, s)
+	return s, p
 }

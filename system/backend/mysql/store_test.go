@@ -18,8 +18,6 @@ import (
 	"github.com/headroom/headroom/system"
 	"github.com/headroom/headroom/system/backend/internal/netfault"
 	"github.com/headroom/headroom/system/backend/internal/storecheck"
-	"github.com/headroom/headroom/system/backend/memory"
-	"github.com/headroom/headroom/system/conformance"
 )
 
 // TestDSN is the database the tests use: HEADROOM_TEST_MYSQL_DSN, else DefaultDSN.
@@ -246,15 +244,21 @@ func TestRegisteredAndPings(t *testing.T) {
 	}
 }
 
-// TestConnectionLossRecovers: every connection to the server is cut under an open store
-// (storecheck.ConnectionLoss); the pool dials again and nothing accepted is lost.
-func TestConnectionLossRecovers(t *testing.T) {
+// TestConnectionLoss: every connection to the server is cut under an open store, and under
+// a pipeline running on it (storecheck.RunConnectionLoss); the pool dials again, and
+// nothing accepted is lost or applied twice.
+func TestConnectionLoss(t *testing.T) {
+	storecheck.RunConnectionLoss(t, func(t *testing.T) (system.Store, *netfault.Proxy) { return proxiedStore(t) })
+}
+
+// proxiedStore opens a store on a fresh table through a proxy to the server.
+func proxiedStore(t *testing.T) (*Store, *netfault.Proxy) {
 	cfg := testConfig(t, uniqueTable(t))
 	p := netfault.NewProxy(t, cfg.Driver.Addr)
 	t.Cleanup(func() { DropTable(t, cfg) })
-	via := cfg
 	d := *cfg.Driver
 	d.Addr = p.Addr()
+	via := cfg
 	via.Driver = &d
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -263,26 +267,5 @@ func TestConnectionLossRecovers(t *testing.T) {
 		t.Fatalf("MariaDB/MySQL through a proxy: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	storecheck.ConnectionLoss(t, p, s)
-}
-
-// TestPipelineConnectionLoss: a pipeline on this store keeps every accepted request, and
-// processes it once, while the store's connections are cut under it
-// (conformance.PipelineConnectionLoss).
-func TestPipelineConnectionLoss(t *testing.T) {
-	cfg := testConfig(t, uniqueTable(t))
-	p := netfault.NewProxy(t, cfg.Driver.Addr)
-	t.Cleanup(func() { DropTable(t, cfg) })
-	d := *cfg.Driver
-	d.Addr = p.Addr()
-	via := cfg
-	via.Driver = &d
-	s, err := OpenConfig(context.Background(), via)
-	if err != nil {
-		t.Fatalf("MariaDB/MySQL through a proxy: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	bus := memory.NewBus()
-	t.Cleanup(func() { _ = bus.Close() })
-	conformance.PipelineConnectionLoss(t, s, bus, p.Cut)
+	return s, p
 }

@@ -19,8 +19,6 @@ import (
 	"github.com/headroom/headroom/system"
 	"github.com/headroom/headroom/system/backend/internal/netfault"
 	"github.com/headroom/headroom/system/backend/internal/storecheck"
-	"github.com/headroom/headroom/system/backend/memory"
-	"github.com/headroom/headroom/system/conformance"
 )
 
 // testDSN is the database the tests use: HEADROOM_TEST_POSTGRES_DSN, else DefaultDSN.
@@ -244,9 +242,15 @@ func TestRegisteredAndPings(t *testing.T) {
 	}
 }
 
-// TestConnectionLossRecovers: every connection to the server is cut under an open store
-// (storecheck.ConnectionLoss); the pool dials again and nothing accepted is lost.
-func TestConnectionLossRecovers(t *testing.T) {
+// TestConnectionLoss: every connection to the server is cut under an open store, and under
+// a pipeline running on it (storecheck.RunConnectionLoss); the pool dials again, and
+// nothing accepted is lost or applied twice.
+func TestConnectionLoss(t *testing.T) {
+	storecheck.RunConnectionLoss(t, func(t *testing.T) (system.Store, *netfault.Proxy) { return proxiedStore(t) })
+}
+
+// proxiedStore opens a store on a fresh table through a proxy to the server.
+func proxiedStore(t *testing.T) (*Store, *netfault.Proxy) {
 	table := uniqueTable(t)
 	u, err := url.Parse(withTable(t, testDSN(), table))
 	if err != nil {
@@ -262,27 +266,5 @@ func TestConnectionLossRecovers(t *testing.T) {
 		t.Fatalf("PostgreSQL through a proxy: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	storecheck.ConnectionLoss(t, p, s)
-}
-
-// TestPipelineConnectionLoss: a pipeline on this store keeps every accepted request, and
-// processes it once, while the store's connections are cut under it
-// (conformance.PipelineConnectionLoss).
-func TestPipelineConnectionLoss(t *testing.T) {
-	table := uniqueTable(t)
-	u, err := url.Parse(withTable(t, testDSN(), table))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := netfault.NewProxy(t, u.Host)
-	t.Cleanup(func() { dropTable(t, table) })
-	u.Host = p.Addr()
-	s, err := Open(context.Background(), u.String())
-	if err != nil {
-		t.Fatalf("PostgreSQL through a proxy: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	bus := memory.NewBus()
-	t.Cleanup(func() { _ = bus.Close() })
-	conformance.PipelineConnectionLoss(t, s, bus, p.Cut)
+	return s, p
 }

@@ -507,13 +507,18 @@ func TestRegisteredWithMetrics(t *testing.T) {
 	}
 }
 
-// TestConnectionLossRecovers: every connection to Redis is cut under an open cache
-// (storecheck.ConnectionLoss); the client dials again, nothing accepted is lost, and no
-// read returns an entry a write across a cut should have invalidated.
-func TestConnectionLossRecovers(t *testing.T) {
+// TestConnectionLoss: every connection to Redis is cut under an open store, and under
+// a pipeline running on it (storecheck.RunConnectionLoss); the client dials again, and
+// nothing accepted is lost or applied twice.
+func TestConnectionLoss(t *testing.T) {
+	storecheck.RunConnectionLoss(t, func(t *testing.T) (system.Store, *netfault.Proxy) { return proxiedStore(t) })
+}
+
+// proxiedStore opens the cache on a fresh table and key prefix, its Redis through a proxy.
+func proxiedStore(t *testing.T) (*Store, *netfault.Proxy) {
 	e := newEnv(t)
 	p := netfault.NewProxy(t, redisAddr())
 	rdb := redis.NewClient(&redis.Options{Addr: p.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	storecheck.ConnectionLoss(t, p, New(rdb, e.my, WithPrefix(e.prefix)))
+	return New(rdb, e.my, WithPrefix(e.prefix)), p
 }

@@ -321,12 +321,11 @@ func TestOpenFailsNamingTheEndpoint(t *testing.T) {
 	}
 }
 
-// TestConnectionLossRecovers: every connection to the endpoint is cut under an open bus
-// (bustest.ConnectionLoss); the SDK dials again and nothing accepted is lost.
-func TestConnectionLossRecovers(t *testing.T) {
-	bustest.ConnectionLoss(t, awstest.Endpoint(t, awstest.SNSSQS), func(t testing.TB, url string) bustest.Bus {
-		return openBusAt(t, url)
-	})
+// TestConnectionLoss: every connection to the endpoint is cut under an open bus, and under a
+// pipeline running on it (bustest.RunConnectionLoss); the bus dials again, and nothing it
+// accepted is lost.
+func TestConnectionLoss(t *testing.T) {
+	bustest.RunConnectionLoss(t, awstest.Endpoint(t, awstest.SNSSQS), func(t testing.TB, url string) bustest.Bus { return openBusAt(t, url) })
 }
 
 // openBusAt opens a bus on the endpoint at url (both services), removed as newBus's is.
@@ -343,12 +342,4 @@ func openBusAt(t testing.TB, url string) *Bus {
 		removeTopology(t, b)
 	})
 	return b
-}
-
-// TestPipelineConnectionLoss: a pipeline keeps processing every accepted request while
-// its bus's connections are cut under it (conformance.PipelineConnectionLoss).
-func TestPipelineConnectionLoss(t *testing.T) {
-	bustest.PipelineConnectionLoss(t, awstest.Endpoint(t, awstest.SNSSQS), func(t testing.TB, url string) bustest.Bus {
-		return openBusAt(t, url)
-	})
 }

@@ -14,16 +14,29 @@ import (
 	"github.com/headroom/headroom/system/conformance"
 )
 
-// PipelineConnectionLoss runs conformance.PipelineConnectionLoss on the embedded store
-// and a bus opened (by open, as for ConnectionLoss) through a proxy to serverURL.
-func PipelineConnectionLoss(t *testing.T, serverURL string, open func(t testing.TB, url string) Bus) {
+// RunConnectionLoss runs ConnectionLoss and PipelineConnectionLoss as subtests, each on a
+// bus open opens through a proxy of its own to serverURL.
+func RunConnectionLoss(t *testing.T, serverURL string, open func(t testing.TB, url string) Bus) {
+	t.Run("Bus", func(t *testing.T) { ConnectionLoss(t, serverURL, open) })
+	t.Run("Pipeline", func(t *testing.T) { PipelineConnectionLoss(t, serverURL, open) })
+}
+
+// proxied starts a proxy to serverURL's host and returns it with serverURL through it.
+func proxied(t *testing.T, serverURL string) (*netfault.Proxy, string) {
 	u, err := url.Parse(serverURL)
 	if err != nil {
 		t.Fatalf("server URL %q: %v", serverURL, err)
 	}
 	p := netfault.NewProxy(t, u.Host)
 	u.Host = p.Addr()
-	conformance.PipelineConnectionLoss(t, memory.NewStore(), open(t, u.String()), p.Cut)
+	return p, u.String()
+}
+
+// PipelineConnectionLoss runs conformance.PipelineConnectionLoss on the embedded store
+// and a bus opened (by open, as for ConnectionLoss) through a proxy to serverURL.
+func PipelineConnectionLoss(t *testing.T, serverURL string, open func(t testing.TB, url string) Bus) {
+	p, via := proxied(t, serverURL)
+	conformance.PipelineConnectionLoss(t, memory.NewStore(), open(t, via), p.Cut)
 }
 
 // ConnectionLoss checks that a bus outlives its connection: open opens a bus on the
@@ -39,13 +52,8 @@ func PipelineConnectionLoss(t *testing.T, serverURL string, open func(t testing.
 //  3. The connection is cut under a Receive blocked on the empty queue, as a processor's
 //     long poll would be: it must not wait out its context (see blockedReceive).
 func ConnectionLoss(t *testing.T, serverURL string, open func(t testing.TB, url string) Bus) {
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		t.Fatalf("server URL %q: %v", serverURL, err)
-	}
-	p := netfault.NewProxy(t, u.Host)
-	u.Host = p.Addr()
-	b := open(t, u.String())
+	p, via := proxied(t, serverURL)
+	b := open(t, via)
 	ctx := Ctx(t, 120*time.Second)
 	topo := system.Topology{Topic: UniqueTopic(t), Queues: []system.QueueSpec{{Name: "q", VisibilityTimeout: 2 * time.Second}},
 		Subscriptions: []system.Subscription{{Queue: "q"}}}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/headroom/headroom/system"
 	"github.com/headroom/headroom/system/backend/internal/netfault"
+	"github.com/headroom/headroom/system/backend/memory"
+	"github.com/headroom/headroom/system/conformance"
 )
 
 // ConnectionLoss checks that a store outlives its connections: s reaches its server (or,
@@ -85,4 +87,25 @@ func ConnectionLoss(t *testing.T, p *netfault.Proxy, s system.Store) {
 		t.Fatalf("request %s, updated across a cut: state %q version %d, want approved, %d", first.ID, got.State, got.Version, first.Version+1)
 	}
 	t.Logf("%d connections cut", cuts)
+}
+
+// PipelineConnectionLoss runs conformance.PipelineConnectionLoss on s, reached through p,
+// and the embedded bus: the store's connections are cut under a running pipeline.
+func PipelineConnectionLoss(t *testing.T, p *netfault.Proxy, s system.Store) {
+	bus := memory.NewBus()
+	t.Cleanup(func() { _ = bus.Close() })
+	conformance.PipelineConnectionLoss(t, s, bus, p.Cut)
+}
+
+// RunConnectionLoss runs ConnectionLoss and PipelineConnectionLoss as subtests, each on a
+// store open opens through a proxy of its own.
+func RunConnectionLoss(t *testing.T, open func(t *testing.T) (system.Store, *netfault.Proxy)) {
+	t.Run("Store", func(t *testing.T) {
+		s, p := open(t)
+		ConnectionLoss(t, p, s)
+	})
+	t.Run("Pipeline", func(t *testing.T) {
+		s, p := open(t)
+		PipelineConnectionLoss(t, p, s)
+	})
 }
