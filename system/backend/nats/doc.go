@@ -41,7 +41,7 @@
 // within the caller's context): the client reconnects in a quarter of a second, so the
 // second attempt goes out on the new connection. A message stored but whose PubAck was
 // lost is stored twice (at-least-once; a FIFO copy is dropped by its Nats-Msg-Id), and an
-// ack sent twice is harmless. TestConnectionLossRecovers cuts every connection mid-stream.
+// ack sent twice is harmless. TestConnectionLoss cuts every connection mid-stream.
 //
 // Dead letters. MaxDeliver stays unlimited and the bus dead-letters itself: a consumer that
 // stops at MaxDeliver leaves the message in the stream with only the max-deliveries
