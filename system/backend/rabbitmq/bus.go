@@ -366,8 +366,12 @@ func (b *Bus) Publish(ctx context.Context, m system.Message) error {
 		if err == nil {
 			break
 		}
+		if !errors.Is(err, amqp.ErrClosed) {
+			// The channel is shared: another publisher's confirm may still be due on it.
+			return fmt.Errorf("publish to %s: %w", tp.spec.Topic, err)
+		}
 		b.dropPub(ch)
-		if attempt == 2 || !errors.Is(err, amqp.ErrClosed) {
+		if attempt == 2 {
 			return fmt.Errorf("publish to %s: %w", tp.spec.Topic, err)
 		}
 	}
