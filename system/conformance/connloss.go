@@ -27,10 +27,16 @@ func PipelineConnectionLoss(t *testing.T, s system.Store, b system.Bus, cut func
 	const n = 400
 	var created atomic.Int64
 	cuts := make(chan int, 2)
+	stop := make(chan struct{}) // the test ended before the writes reached a cut
+	t.Cleanup(func() { close(stop) })
 	go func() {
 		for _, at := range []int64{n / 4, n / 2} {
 			for created.Load() < at {
-				time.Sleep(time.Millisecond)
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
 			}
 			cuts <- cut()
 		}

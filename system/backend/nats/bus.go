@@ -268,22 +268,18 @@ func (b *Bus) Publish(ctx context.Context, m system.Message) error {
 			}
 		}
 		for i, f := range futures {
-			wait := time.NewTimer(replyWait)
 			select {
 			case <-f.Ok():
 			case err := <-f.Err():
-				wait.Stop()
 				return fmt.Errorf("publish to %s: %w", msgs[i].Subject, err)
-			case <-wait.C:
+			case <-time.After(replyWait):
 				// No ack: the copy may have died with the connection. Send it again.
 				if err := b.publishOne(ctx, msgs[i]); err != nil {
 					return fmt.Errorf("publish to %s: %w", msgs[i].Subject, err)
 				}
 			case <-ctx.Done():
-				wait.Stop()
 				return fmt.Errorf("publish to %s: waiting for the ack: %w", msgs[i].Subject, ctx.Err())
 			}
-			wait.Stop()
 		}
 	}
 	if tp.spec.FIFO && m.DedupID != "" {

@@ -12,13 +12,13 @@ import (
 )
 
 // Proxy forwards loopback TCP connections to a server, and cuts them all at once as a
-// broker restart or a network failure would, while it goes on accepting new ones: a bus
-// opened through it sees its connection die and must dial again.
+// server restart or a network failure would, while it goes on accepting new ones: a
+// client connected through it sees its connections die and must dial again.
 type Proxy struct {
 	ln     net.Listener
 	target string
 	mu     sync.Mutex
-	conns  []net.Conn
+	live   map[net.Conn]net.Conn // client side → server side, while both are open
 	wg     sync.WaitGroup
 }
 
@@ -30,7 +30,7 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	if err != nil {
 		t.Fatalf("proxy: listen: %v", err)
 	}
-	p := &Proxy{ln: ln, target: target}
+	p := &Proxy{ln: ln, target: target, live: map[net.Conn]net.Conn{}}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(func() {
@@ -57,31 +57,36 @@ func (p *Proxy) accept() {
 			continue
 		}
 		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
+		p.live[c] = s
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go p.pipe(c, s)
-		go p.pipe(s, c)
+		go p.pipe(c, s, c)
+		go p.pipe(c, c, s)
 	}
 }
 
-// pipe copies from one side to the other, and closes both when either ends.
-func (p *Proxy) pipe(dst, src net.Conn) {
+// pipe copies from src to dst, and when either side ends closes both and forgets the
+// pair (client c), so that Cut counts only connections still open.
+func (p *Proxy) pipe(c, dst, src net.Conn) {
 	defer p.wg.Done()
 	_, _ = io.Copy(dst, src)
 	_ = dst.Close()
 	_ = src.Close()
+	p.mu.Lock()
+	delete(p.live, c)
+	p.mu.Unlock()
 }
 
 // Cut closes every connection the proxy carries, both sides, and returns how many client
-// connections it cut.
+// connections were open and cut.
 func (p *Proxy) Cut() int {
 	p.mu.Lock()
-	conns := p.conns
-	p.conns = nil
+	live := p.live
+	p.live = map[net.Conn]net.Conn{}
 	p.mu.Unlock()
-	for _, c := range conns {
+	for c, s := range live {
 		_ = c.Close()
+		_ = s.Close()
 	}
-	return len(conns) / 2
+	return len(live)
 }

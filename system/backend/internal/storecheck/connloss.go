@@ -15,12 +15,12 @@ import (
 // ConnectionLoss checks that a store outlives its connections: s reaches its server (or,
 // for a cache, its cache) through p, and every connection p carries is cut three times:
 // after a request is created and read, in the middle of a run of creates, and before
-// that first request, read again, is updated. Each write is
-// retried until the store accepts it, for at most 30 s: a store must work again within
-// seconds. A write whose reply was lost may have landed, so a retried Create that finds
-// the id taken, or a retried Update that finds the version moved on by exactly one with
-// its state, counts as accepted. At the end every accepted write must be there: nothing
-// the store accepted is lost.
+// that first request, read again, is updated. Each write is retried until the store
+// accepts it, for at most 30 s: a store must work again within seconds. A write whose
+// reply was lost may have landed, so a retried Create that finds the id taken, or a
+// retried Update that finds the version moved on by exactly one with its state, counts
+// as accepted. At the end every accepted write must be there: nothing the store accepted
+// is lost.
 func ConnectionLoss(t *testing.T, p *netfault.Proxy, s system.Store) {
 	c := ctx(t)
 	first := must1[system.Request](t)(s.Create(c, system.Request{ID: "cut-first", State: "pending"}))
