@@ -115,45 +115,211 @@ func NeedsNominalRun(sc *scenarios.Scenario) bool {
 }
 
 // EstimateFromRun estimates the breakpoint from a run of the scenario at its own load, and
-// how far either side of it the first probes go:
+// how far either side of it the first probes go. judged is the length of the window the
+// probes judge the SLOs over (0 when they run the scenario's own horizon). In order:
 //
+//   - when an SLO bounds throttle_ratio (≤ θ), the probes judge a window, and the run's
+//     series show a component whose throttled share over a window of that length first
+//     exceeded θ at some offered rate: the load scaled by that rate over the busiest such
+//     window's (2%). This is the probes' own test, applied along the run's climb, so it
+//     holds for limits that bind on random peaks long before they bind on the mean;
 //   - when a limit bound during a run whose offered rate climbs (a daily profile): the load
 //     scaled by the offered rate when it bound over the run's peak offered rate (3%);
 //   - when nothing bound: the load scaled by the headroom of the limit closest to binding —
-//     the concurrency limits (capacity over peak concurrency) and the API Gateway account
-//     throttle of each region with a gateway (its rate over the peak offered rate) — (5%).
+//     the concurrency limits and the API Gateway account throttle of each region with a
+//     gateway (its rate over the peak offered rate) — (5%, or 3% for a pool). A Lambda concurrency pool (a
+//     region's unreserved executions, or one function's reservation) under a throttle_ratio
+//     SLO ≤ θ, with probes judged over a window, is an Erlang loss system: its headroom is
+//     the load it carries with at most θ of invocations refused, Erlang B's a(c, θ) for c
+//     executions (insensitive to the durations' distribution), over the mean concurrency
+//     of its functions in the run's busiest window. Other limits, and pools without that
+//     SLO, take their capacity over their peak concurrency.
 //
-// It returns false when the run gives neither.
-func EstimateFromRun(sc *scenarios.Scenario, r *result.Result) (load, spread float64, ok bool) {
+// bound reports that the estimate is where a limit bound in the run (either of the first
+// two), so the breakpoint is close to it on either side. It returns ok false when the run
+// gives none of them.
+func EstimateFromRun(sc *scenarios.Scenario, slos []scenarios.SLO, judged time.Duration, r *result.Result) (load, spread float64, bound, ok bool) {
 	nominal := float64(sc.Workload.Users)
 	if nominal == 0 {
 		nominal = sc.Workload.RateRPS
 	}
+	if judged > 0 {
+		if f, found := throttleWindowRatio(r, throttleBound(slos), judged); found {
+			return nominal * f, 0.02, true, true
+		}
+	}
 	if len(r.Breaks) > 0 {
 		if r.Workload.PeakRPS <= 0 || r.Breaks[0].OfferedRPS <= 0 {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
-		return nominal * math.Min(1, r.Breaks[0].OfferedRPS/r.Workload.PeakRPS), 0.03, true
+		return nominal * math.Min(1, r.Breaks[0].OfferedRPS/r.Workload.PeakRPS), 0.03, true, true
 	}
 	headroom := math.Inf(1)
+	pooled := map[string]bool{}
+	if judged > 0 {
+		headroom, pooled = poolHeadroom(sc, r, throttleBound(slos), judged)
+	}
+	spread = 0.03 // a pool's Erlang headroom, unless a limit below is closer
 	for _, c := range r.Components {
-		if c.Capacity > 0 && c.PeakConcurrency > 0 {
-			headroom = math.Min(headroom, float64(c.Capacity)/float64(c.PeakConcurrency))
+		if c.Capacity > 0 && c.PeakConcurrency > 0 && !pooled[c.Name] {
+			if h := float64(c.Capacity) / float64(c.PeakConcurrency); h < headroom {
+				headroom, spread = h, 0.05
+			}
 		}
 	}
 	if r.Workload.PeakRPS > 0 {
 		for _, reg := range sc.Regions {
 			for _, c := range sc.Components {
 				if c.Gateway != nil && c.Region == reg.Name && reg.APIGatewayRateRPS > 0 {
-					headroom = math.Min(headroom, reg.APIGatewayRateRPS/r.Workload.PeakRPS)
+					if h := reg.APIGatewayRateRPS / r.Workload.PeakRPS; h < headroom {
+						headroom, spread = h, 0.05
+					}
 				}
 			}
 		}
 	}
 	if math.IsInf(headroom, 1) || headroom <= 0 {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
-	return nominal * headroom, 0.05, true
+	return nominal * headroom, spread, false, true
+}
+
+// throttleBound is the tightest throttle_ratio bound among slos (+Inf when none bounds it).
+func throttleBound(slos []scenarios.SLO) float64 {
+	theta := math.Inf(1)
+	for _, s := range slos {
+		if s.Metric == "throttle_ratio" && (s.Op == "<=" || s.Op == "<") {
+			theta = math.Min(theta, s.Value)
+		}
+	}
+	return theta
+}
+
+// busiestWindow returns the index of the last interval of r's busiest window of length
+// judged, the window's length in intervals, and its offered rates summed.
+func busiestWindow(r *result.Result, judged time.Duration) (end, w int, offered float64, ok bool) {
+	if r.Series == nil || r.Series.IntervalS <= 0 {
+		return 0, 0, 0, false
+	}
+	off := r.Series.OfferedRPS
+	w = int(math.Round(judged.Seconds() / r.Series.IntervalS))
+	if w < 1 || len(off) < w {
+		return 0, 0, 0, false
+	}
+	sums := windowSums(off, w, 1)
+	for i := w - 1; i < len(off); i++ {
+		if sums[i] > offered {
+			offered, end = sums[i], i
+		}
+	}
+	return end, w, offered, offered > 0
+}
+
+// windowSums returns k × the sum of x[i-w+1 .. i] at each i ≥ w-1: the window of w
+// intervals ending at i.
+func windowSums(x []float64, w int, k float64) []float64 {
+	out := make([]float64, len(x))
+	acc := 0.0
+	for i, v := range x {
+		acc += v * k
+		if i >= w {
+			acc -= x[i-w] * k
+		}
+		out[i] = acc
+	}
+	return out
+}
+
+// poolHeadroom is the smallest Erlang-B headroom of sc's Lambda concurrency pools (see
+// EstimateFromRun), and the functions it covered.
+func poolHeadroom(sc *scenarios.Scenario, r *result.Result, theta float64, judged time.Duration) (float64, map[string]bool) {
+	headroom, covered := math.Inf(1), map[string]bool{}
+	end, w, _, ok := busiestWindow(r, judged)
+	if !ok || math.IsInf(theta, 1) || theta <= 0 || theta >= 1 {
+		return headroom, covered
+	}
+	type pool struct {
+		capacity int64
+		busy     float64 // mean concurrency over the busiest window
+		names    []string
+	}
+	pools := map[string]*pool{}
+	var keys []string
+	for _, c := range sc.Components {
+		rc := r.ComponentByName(c.Name)
+		if c.Function == nil || rc == nil || rc.Capacity <= 0 || rc.Series == nil || len(rc.Series.Concurrency) <= end {
+			continue
+		}
+		key := c.Region
+		if c.Function.ReservedConcurrency > 0 {
+			key += "/" + c.Name
+		}
+		p := pools[key]
+		if p == nil {
+			p = &pool{capacity: rc.Capacity}
+			pools[key] = p
+			keys = append(keys, key)
+		}
+		for _, x := range rc.Series.Concurrency[end-w+1 : end+1] {
+			p.busy += x / float64(w)
+		}
+		p.names = append(p.names, c.Name)
+	}
+	for _, k := range keys {
+		p := pools[k]
+		if p.busy <= 0 {
+			continue
+		}
+		headroom = math.Min(headroom, erlangBLoad(int(p.capacity), theta)/p.busy)
+		for _, n := range p.names {
+			covered[n] = true
+		}
+	}
+	return headroom, covered
+}
+
+// erlangBLoad is the largest offered load (in Erlangs) that c servers carry with Erlang B
+// blocking at most b (0 < b < 1), to a millionth of an Erlang.
+func erlangBLoad(c int, b float64) float64 {
+	lo, hi := 0.0, float64(c)/(1-b)+1 // above hi, blocking > 1 − c/a ≥ b
+	for hi-lo > 1e-6*math.Max(1, lo) {
+		if mid := (lo + hi) / 2; ErlangB(c, mid) <= b {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// throttleWindowRatio finds, in r's series, the first window of length judged in which a
+// component's throttled work exceeded theta of its offered work (throttled + completed),
+// and returns that window's mean offered rate over the busiest window's: the lowest such
+// ratio over the components. found is false when no component crossed theta (or r has no
+// series as long as a window).
+func throttleWindowRatio(r *result.Result, theta float64, judged time.Duration) (ratio float64, found bool) {
+	_, w, busiest, ok := busiestWindow(r, judged)
+	if !ok || math.IsInf(theta, 1) {
+		return 0, false
+	}
+	off := r.Series.OfferedRPS
+	offered := windowSums(off, w, 1)
+	ratio = math.Inf(1)
+	for _, c := range r.Components {
+		s := c.Series
+		if s == nil || len(s.Throttled) != len(off) || len(s.ThroughputRPS) != len(off) {
+			continue
+		}
+		thr := windowSums(s.Throttled, w, 1)
+		done := windowSums(s.ThroughputRPS, w, r.Series.IntervalS)
+		for i := w - 1; i < len(off); i++ {
+			if thr[i] > 0 && thr[i] > theta*(thr[i]+done[i]) {
+				ratio = math.Min(ratio, offered[i]/busiest)
+				break
+			}
+		}
+	}
+	return ratio, !math.IsInf(ratio, 1)
 }
 
 // WithProbeProgress calls f after each probe (from the probes' goroutines, serialised).
@@ -182,13 +348,12 @@ func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...Breakpoint
 	if o.prices == nil {
 		o.prices = cost.Default()
 	}
+	plan := newProbePlan(sc, o)
 	if o.nominalRun != nil && o.estimate == 0 {
-		if est, spread, ok := EstimateFromRun(sc, o.nominalRun); ok {
-			o.estimate, o.estimateSpread = est, spread
-			o.estimateBound = len(o.nominalRun.Breaks) > 0
+		if est, spread, bound, ok := EstimateFromRun(sc, slos, plan.judged, o.nominalRun); ok {
+			o.estimate, o.estimateSpread, o.estimateBound = est, spread, bound
 		}
 	}
-	plan := newProbePlan(sc, o)
 	s := &search{sc: sc, slos: slos, o: o, plan: plan, done: map[float64]*probeOut{}}
 	start := time.Now()
 	if err := s.run(); err != nil {
@@ -209,6 +374,9 @@ type probePlan struct {
 	nominal  float64
 	method   string
 	scenario func(load float64) *scenarios.Scenario
+	// judged is the window the SLOs are judged over: 0 when a probe runs the scenario's
+	// own horizon.
+	judged time.Duration
 }
 
 func newProbePlan(sc *scenarios.Scenario, o bpOptions) *probePlan {
@@ -234,6 +402,7 @@ func newProbePlan(sc *scenarios.Scenario, o bpOptions) *probePlan {
 	case "diurnal":
 		w, m := o.warmup, o.window
 		peak := math.Mod((w + m/2).Hours(), 24)
+		p.judged = m
 		p.method = fmt.Sprintf("each probe simulates the busiest %s of the day (the %s peak ± %s) after %s of warm-up at the rising rate; SLOs are judged over that window",
 			span(m), clock(prof.PeakHour), span(m/2), span(w))
 		p.method += p.warmNote(o.nominalRun)
@@ -257,6 +426,7 @@ func newProbePlan(sc *scenarios.Scenario, o bpOptions) *probePlan {
 		for i := range rot {
 			rot[i] = prof.Hourly[(i+busiest+23)%24]
 		}
+		p.judged = time.Hour
 		p.method = fmt.Sprintf("each probe simulates the busiest hour (%s–%s) after the hour before it as warm-up; SLOs are judged over that hour",
 			clock(float64(busiest)), clock(float64(busiest+1)))
 		p.method += p.warmNote(o.nominalRun)
@@ -478,7 +648,7 @@ func (s *search) run() error {
 	tolFirst := false
 	if s.o.estimate > 0 {
 		x0, step = s.o.estimate, 1+s.o.estimateSpread
-		tolFirst = w == 1 && 1+s.o.tolerance < step
+		tolFirst = w == 1 && 1+s.o.tolerance <= step
 	}
 	limitHi, limitLo := x0*math.Pow(2, float64(s.o.maxDoublings)), x0/math.Pow(2, float64(s.o.maxDoublings))
 	spreadNext := false

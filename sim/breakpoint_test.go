@@ -85,16 +85,19 @@ func TestBreakpointFromAnEstimateStepsOutByTheToleranceFirst(t *testing.T) {
 	slos := []scenarios.SLO{mustSLO(t, "api.mean<=1.5s")}
 	for _, c := range []struct {
 		start   float64
+		spread  float64
 		bound   bool // the estimate is where a limit bound, not a headroom
 		passing bool
 		ratios  []float64 // of each probe to the one before it
 	}{
-		{0.9, false, true, []float64{1.02, 1.05, 1.1025}},
-		{1.2, false, false, []float64{1 / 1.1025}},
-		{1.2, true, false, []float64{1 / 1.02, 1 / 1.05}},
+		{0.9, 0.05, false, true, []float64{1.02, 1.05, 1.1025}},
+		{1.2, 0.05, false, false, []float64{1 / 1.1025}},
+		{1.2, 0.05, true, false, []float64{1 / 1.02, 1 / 1.05}},
+		// A spread as narrow as the tolerance still steps by the tolerance first.
+		{0.9, 0.02, false, true, []float64{1.02, 1.02, 1.0404}},
 	} {
 		var order []result.Probe // bp.Probes is sorted by load; this is the search's order
-		bp, err := Breakpoint(sc, slos, WithProbeWorkers(1), WithEstimate(c.start*lambdaStar, 0.05),
+		bp, err := Breakpoint(sc, slos, WithProbeWorkers(1), WithEstimate(c.start*lambdaStar, c.spread),
 			func(o *bpOptions) { o.estimateBound = c.bound },
 			WithProbeProgress(func(p result.Probe) { order = append(order, p) }))
 		require.NoError(t, err)

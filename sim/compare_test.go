@@ -96,20 +96,110 @@ func TestEstimateFromRun(t *testing.T) {
 		Components: []*scenarios.Component{{Name: "api", Kind: scenarios.KindGateway, Region: "r", Gateway: &scenarios.Gateway{}}}}
 	// A limit bound at 4,000/s of a 5,000/s peak: 4/5 of the load.
 	r := &result.Result{Workload: result.Workload{PeakRPS: 5000}, Breaks: []result.Break{{OfferedRPS: 4000}}}
-	est, spread, ok := EstimateFromRun(sc, r)
+	est, spread, bound, ok := EstimateFromRun(sc, nil, 10*time.Minute, r)
 	require.True(t, ok)
+	require.True(t, bound)
 	require.Equal(t, 6_400_000.0, est)
 	require.Equal(t, 0.03, spread)
 	// Nothing bound: the headroom of the closest limit, here the function's 1,000 against a
 	// peak of 800 (1.25) before the gateway's 10,000/s against 5,000/s (2).
 	r = &result.Result{Workload: result.Workload{PeakRPS: 5000}, Components: []result.Component{{Capacity: 1000, PeakConcurrency: 800}}}
-	est, spread, ok = EstimateFromRun(sc, r)
+	est, spread, bound, ok = EstimateFromRun(sc, nil, 10*time.Minute, r)
 	require.True(t, ok)
+	require.False(t, bound)
 	require.Equal(t, 10_000_000.0, est)
 	require.Equal(t, 0.05, spread)
 	r.Components[0].PeakConcurrency = 200 // now the gateway is closest
-	est, _, _ = EstimateFromRun(sc, r)
+	est, _, _, _ = EstimateFromRun(sc, nil, 10*time.Minute, r)
 	require.Equal(t, 16_000_000.0, est)
-	_, _, ok = EstimateFromRun(sc, &result.Result{})
+	_, _, _, ok = EstimateFromRun(sc, nil, 10*time.Minute, &result.Result{})
 	require.False(t, ok, "no limit in sight: no estimate")
+}
+
+// The throttle-ratio estimate, by hand: one-minute intervals, probes judged over 3 minutes,
+// an offered rate climbing 100, 200, …, 800/s, so the busiest window (minutes 5–7) offers
+// 2,100/s summed. The function completes 100/s (18,000 a window) and has 0, 0, 0, 100, 50,
+// 40, 1,000, 0 throttled a minute: over minutes 2–4, 150 of 18,150 (0.83%); over 3–5, 190
+// of 18,190 (1.04%), the first window above the SLO's 1%, offering 400 + 500 + 600 =
+// 1,500/s. The estimate is 15/21 of the load; the first break (at 750/s) and the headroom
+// are not used while the series answer.
+func TestEstimateFromRunThrottleWindow(t *testing.T) {
+	sc := &scenarios.Scenario{Workload: scenarios.Workload{Users: 2_100_000}}
+	var slos []scenarios.SLO
+	for _, e := range []string{"api.p99<=300ms", "throttle_ratio<=0.01"} {
+		s, err := scenarios.ParseSLO(e)
+		require.NoError(t, err)
+		slos = append(slos, s)
+	}
+	fn := result.Component{Name: "fn", Capacity: 10, PeakConcurrency: 10, Series: &result.Series{
+		ThroughputRPS: []float64{100, 100, 100, 100, 100, 100, 100, 100},
+		Throttled:     []float64{0, 0, 0, 100, 50, 40, 1000, 0},
+	}}
+	r := &result.Result{
+		Workload:   result.Workload{PeakRPS: 800},
+		Series:     &result.SeriesIndex{IntervalS: 60, OfferedRPS: []float64{100, 200, 300, 400, 500, 600, 700, 800}},
+		Components: []result.Component{{Name: "quiet", Series: &result.Series{ThroughputRPS: make([]float64, 8), Throttled: make([]float64, 8)}}, fn},
+		Breaks:     []result.Break{{OfferedRPS: 750}},
+	}
+	est, spread, bound, ok := EstimateFromRun(sc, slos, 3*time.Minute, r)
+	require.True(t, ok)
+	require.True(t, bound)
+	require.Equal(t, 0.02, spread)
+	require.InDelta(t, 1_500_000.0, est, 1e-6)
+	// A 1.1% bound is first exceeded over minutes 4–6 (1,090 of 19,090, 5.7%): 18/21.
+	slos[1].Value = 0.011
+	est, _, _, _ = EstimateFromRun(sc, slos, 3*time.Minute, r)
+	require.InDelta(t, 1_800_000.0, est, 1e-6)
+	// No throttle-ratio SLO, or probes that run the whole horizon: the first break decides.
+	est, spread, _, _ = EstimateFromRun(sc, slos[:1], 3*time.Minute, r)
+	require.Equal(t, 0.03, spread)
+	require.InDelta(t, 2_100_000.0*750/800, est, 1e-6)
+	est, _, _, _ = EstimateFromRun(sc, slos, 0, r)
+	require.InDelta(t, 2_100_000.0*750/800, est, 1e-6)
+}
+
+// Nothing bound, probes judged over 2 minutes: the busiest window is minutes 1–2 (200 + 300
+// offered). Functions f1 and f2 share region r's unreserved 10 executions and hold 1 + 1 of
+// them there on average; g holds 1 of its reserved 5. Erlang B with at most 1% refused
+// carries 4.4612 Erlangs on 10 executions and 1.3608 on 5 (the textbook table's 4.461 and
+// 1.361), so the pools' headrooms are 2.2306 and 1.3608: g's binds first. A server pool
+// with 100 places at a peak of 90 (1.11) binds before either; without a throttle-ratio
+// SLO every limit is capacity over peak concurrency (g: 5/4).
+func TestEstimateFromRunErlangPools(t *testing.T) {
+	require.InDelta(t, 4.4612, erlangBLoad(10, 0.01), 1e-4)
+	require.InDelta(t, 1.3608, erlangBLoad(5, 0.01), 1e-4)
+	require.InDelta(t, 0.01, ErlangB(10, erlangBLoad(10, 0.01)), 1e-8)
+
+	fn := func(name string, reserved int) *scenarios.Component {
+		return &scenarios.Component{Name: name, Kind: scenarios.KindFunction, Region: "r",
+			Function: &scenarios.Function{ReservedConcurrency: reserved}}
+	}
+	sc := &scenarios.Scenario{Workload: scenarios.Workload{Users: 1_000_000},
+		Components: []*scenarios.Component{fn("f1", 0), fn("f2", 0), fn("g", 5), {Name: "pool", Kind: scenarios.KindVMTier}}}
+	conc := func(name string, capacity, peak int64, x ...float64) result.Component {
+		return result.Component{Name: name, Capacity: capacity, PeakConcurrency: peak, Series: &result.Series{Concurrency: x}}
+	}
+	r := &result.Result{
+		Workload: result.Workload{PeakRPS: 300},
+		Series:   &result.SeriesIndex{IntervalS: 60, OfferedRPS: []float64{100, 200, 300, 200}},
+		Components: []result.Component{conc("f1", 10, 2, 0, 1, 1, 0), conc("f2", 10, 3, 0, 1, 1, 3),
+			conc("g", 5, 4, 0, 1, 1, 4)},
+	}
+	throttle, err := scenarios.ParseSLO("throttle_ratio<=0.01")
+	require.NoError(t, err)
+	est, spread, bound, ok := EstimateFromRun(sc, []scenarios.SLO{throttle}, 2*time.Minute, r)
+	require.True(t, ok)
+	require.False(t, bound)
+	require.Equal(t, 0.03, spread)
+	require.InDelta(t, 1_000_000*erlangBLoad(5, 0.01), est, 1e-6)
+	require.InDelta(t, 1_360_800, est, 100)
+
+	r.Components = append(r.Components, result.Component{Name: "pool", Capacity: 100, PeakConcurrency: 90})
+	est, spread, _, _ = EstimateFromRun(sc, []scenarios.SLO{throttle}, 2*time.Minute, r)
+	require.InDelta(t, 1_000_000*100.0/90, est, 1e-6)
+	require.Equal(t, 0.05, spread)
+
+	r.Components = r.Components[:3]
+	est, _, _, _ = EstimateFromRun(sc, nil, 2*time.Minute, r)
+	require.InDelta(t, 1_000_000*5.0/4, est, 1e-6)
 }
