@@ -123,6 +123,12 @@ func NeedsNominalRun(sc *scenarios.Scenario) bool {
 //     exceeded θ at some offered rate: the load scaled by that rate over the busiest such
 //     window's (2%). This is the probes' own test, applied along the run's climb, so it
 //     holds for limits that bind on random peaks long before they bind on the mean;
+//   - likewise, when an SLO bounds an API latency (api.P ≤ X): the first such window in
+//     which the mean waits of the queueing components on the synchronous path (VM tiers,
+//     caches, databases, server pools: queue over throughput, by Little's law) add up to
+//     more than X. A mean wait is below any percentile of the response, but a queue that
+//     outgrows its servers passes any bound within a minute or two, so this marks where
+//     the path's queues stop being stable; when both apply, the lower;
 //   - when a limit bound during a run whose offered rate climbs (a daily profile): the load
 //     scaled by the offered rate when it bound over the run's peak offered rate (3%);
 //   - when nothing bound: the load scaled by the headroom of the limit closest to binding —
@@ -144,7 +150,14 @@ func EstimateFromRun(sc *scenarios.Scenario, slos []scenarios.SLO, judged time.D
 		nominal = sc.Workload.RateRPS
 	}
 	if judged > 0 {
-		if f, found := throttleWindowRatio(r, throttleBound(slos), judged); found {
+		f := math.Inf(1)
+		if x, found := throttleWindowRatio(r, throttleBound(slos), judged); found {
+			f = x
+		}
+		if x, found := waitWindowRatio(r, apiBound(slos), judged); found {
+			f = math.Min(f, x)
+		}
+		if !math.IsInf(f, 1) {
 			return nominal * f, 0.02, true, true
 		}
 	}
@@ -193,6 +206,58 @@ func throttleBound(slos []scenarios.SLO) float64 {
 		}
 	}
 	return theta
+}
+
+// apiBound is the tightest bound, in seconds, that slos put on an API latency from above
+// (+Inf when none does).
+func apiBound(slos []scenarios.SLO) float64 {
+	x := math.Inf(1)
+	for _, s := range slos {
+		if strings.HasPrefix(s.Metric, "api.") && (s.Op == "<=" || s.Op == "<") {
+			x = math.Min(x, s.Value/1000)
+		}
+	}
+	return x
+}
+
+// waitKinds are the kinds whose queue a synchronous request waits in.
+var waitKinds = []string{string(scenarios.KindVMTier), string(scenarios.KindCache), string(scenarios.KindDatabase), string(scenarios.KindPool)}
+
+// waitWindowRatio finds, in r's series, the first window of length judged in which the
+// mean waits of the components of waitKinds (each one's mean queue over its mean
+// throughput) add up to more than bound seconds, and returns that window's offered rate
+// over the busiest window's. found is false when they never do.
+func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (ratio float64, found bool) {
+	_, w, busiest, ok := busiestWindow(r, judged)
+	if !ok || math.IsInf(bound, 1) {
+		return 0, false
+	}
+	off := r.Series.OfferedRPS
+	wait := make([]float64, len(off))
+	queues := false
+	for _, c := range r.Components {
+		s := c.Series
+		if !slices.Contains(waitKinds, c.Kind) || s == nil || len(s.QueueDepth) != len(off) || len(s.ThroughputRPS) != len(off) {
+			continue
+		}
+		queued, done := windowSums(s.QueueDepth, w, 1), windowSums(s.ThroughputRPS, w, 1)
+		for i := w - 1; i < len(off); i++ {
+			if queued[i] > 0 && done[i] > 0 {
+				wait[i] += queued[i] / done[i] // the window's mean queue over its mean rate
+				queues = true
+			}
+		}
+	}
+	if !queues {
+		return 0, false
+	}
+	offered := windowSums(off, w, 1)
+	for i := w - 1; i < len(off); i++ {
+		if wait[i] > bound {
+			return offered[i] / busiest, true
+		}
+	}
+	return 0, false
 }
 
 // busiestWindow returns the index of the last interval of r's busiest window of length

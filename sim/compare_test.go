@@ -203,3 +203,43 @@ func TestEstimateFromRunErlangPools(t *testing.T) {
 	est, _, _, _ = EstimateFromRun(sc, nil, 2*time.Minute, r)
 	require.InDelta(t, 1_000_000*5.0/4, est, 1e-6)
 }
+
+// The API-latency estimate, by hand: one-minute intervals, probes judged over 2 minutes, an
+// offered rate of 100, 200, …, 500/s, so the busiest window (minutes 3–4) offers 900/s
+// summed. The mean waits, window by window (queue summed over throughput summed): web
+// 10/300, 60/450, 450/500, 1,200/500 s; the database 0, 10/500, 20/600, 20/600 s; together
+// 0.033, 0.153, 0.933, 2.433 s. Under api.p99 ≤ 300 ms the first window over it is minutes
+// 2–3 (700/s): 7/9 of the load; under 100 ms minutes 1–2 (500/s): 5/9. The function's queue
+// is not on a synchronous wait (kind function) and does not count.
+func TestEstimateFromRunWaitWindow(t *testing.T) {
+	sc := &scenarios.Scenario{Workload: scenarios.Workload{Users: 900_000}}
+	slo := func(e string) []scenarios.SLO {
+		s, err := scenarios.ParseSLO(e)
+		require.NoError(t, err)
+		return []scenarios.SLO{s}
+	}
+	queue := func(name string, kind scenarios.Kind, q, x []float64) result.Component {
+		return result.Component{Name: name, Kind: string(kind), Series: &result.Series{QueueDepth: q, ThroughputRPS: x}}
+	}
+	r := &result.Result{
+		Workload: result.Workload{PeakRPS: 500},
+		Series:   &result.SeriesIndex{IntervalS: 60, OfferedRPS: []float64{100, 200, 300, 400, 500}},
+		Components: []result.Component{
+			queue("fn", scenarios.KindFunction, []float64{1000, 1000, 1000, 1000, 1000}, []float64{1, 1, 1, 1, 1}),
+			queue("web", scenarios.KindVMTier, []float64{0, 10, 50, 400, 800}, []float64{100, 200, 250, 250, 250}),
+			queue("db", scenarios.KindDatabase, []float64{0, 0, 10, 10, 10}, []float64{100, 200, 300, 300, 300}),
+		},
+		Breaks: []result.Break{{OfferedRPS: 450}},
+	}
+	est, spread, bound, ok := EstimateFromRun(sc, slo("api.p99<=300ms"), 2*time.Minute, r)
+	require.True(t, ok)
+	require.True(t, bound)
+	require.Equal(t, 0.02, spread)
+	require.InDelta(t, 700_000.0, est, 1e-6)
+	est, _, _, _ = EstimateFromRun(sc, slo("api.mean<100ms"), 2*time.Minute, r)
+	require.InDelta(t, 500_000.0, est, 1e-6)
+	// An end-to-end bound is not judged by these queues: the first break decides.
+	est, spread, _, _ = EstimateFromRun(sc, slo("end_to_end.p99<=300ms"), 2*time.Minute, r)
+	require.Equal(t, 0.03, spread)
+	require.InDelta(t, 900_000.0*450/500, est, 1e-6)
+}
