@@ -119,14 +119,15 @@ func NeedsNominalRun(sc *scenarios.Scenario) bool {
 // probes judge the SLOs over (0 when they run the scenario's own horizon). In order:
 //
 //   - when an SLO bounds throttle_ratio (≤ θ), the probes judge a window, and the run's
-//     series show a component whose throttled share over a window of that length first
-//     exceeded θ at some offered rate: the load scaled by that rate over the busiest such
-//     window's (2%). This is the probes' own test, applied along the run's climb, so it
-//     holds for limits that bind on random peaks long before they bind on the mean;
-//   - likewise, when an SLO bounds an API latency (api.P ≤ X): the first such window in
-//     which the mean waits of the queueing components on the synchronous path (VM tiers,
-//     caches, databases, server pools: queue over throughput, by Little's law) add up to
-//     more than X. A mean wait is below any percentile of the response, but a queue that
+//     series show a component whose throttled share over a window of that length was
+//     above θ in the busiest window and in every one before it back to some offered rate:
+//     the load scaled by that rate over the busiest window's (2%). This is the probes' own
+//     test, applied along the run's climb, so it holds for limits that bind on random
+//     peaks long before they bind on the mean;
+//   - likewise, when an SLO bounds an API latency (api.P ≤ X), for the windows in which
+//     the mean waits of the queueing components on the synchronous path (VM tiers, caches,
+//     databases, server pools: queue over throughput, by Little's law) add up to more
+//     than X. A mean wait is below any percentile of the response, but a queue that
 //     outgrows its servers passes any bound within a minute or two, so this marks where
 //     the path's queues stop being stable; when both apply, the lower;
 //   - when a limit bound during a run whose offered rate climbs (a daily profile): the load
@@ -223,18 +224,18 @@ func apiBound(slos []scenarios.SLO) float64 {
 // waitKinds are the kinds whose queue a synchronous request waits in.
 var waitKinds = []string{string(scenarios.KindVMTier), string(scenarios.KindCache), string(scenarios.KindDatabase), string(scenarios.KindPool)}
 
-// waitWindowRatio finds, in r's series, the first window of length judged in which the
-// mean waits of the components of waitKinds (each one's mean queue over its mean
-// throughput) add up to more than bound seconds, and returns that window's offered rate
-// over the busiest window's. found is false when they never do.
+// waitWindowRatio finds, in r's series, the windows of length judged in which the mean
+// waits of the components of waitKinds (each one's mean queue over its mean throughput)
+// add up to more than bound seconds, and returns the offered rate of the first window of
+// the unbroken run of them that holds the busiest window, over the busiest window's.
+// found is false when the busiest window is not among them.
 func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (ratio float64, found bool) {
-	_, w, busiest, ok := busiestWindow(r, judged)
+	end, w, busiest, ok := busiestWindow(r, judged)
 	if !ok || math.IsInf(bound, 1) {
 		return 0, false
 	}
 	off := r.Series.OfferedRPS
 	wait := make([]float64, len(off))
-	queues := false
 	for _, c := range r.Components {
 		s := c.Series
 		if !slices.Contains(waitKinds, c.Kind) || s == nil || len(s.QueueDepth) != len(off) || len(s.ThroughputRPS) != len(off) {
@@ -244,20 +245,30 @@ func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (rat
 		for i := w - 1; i < len(off); i++ {
 			if queued[i] > 0 && done[i] > 0 {
 				wait[i] += queued[i] / done[i] // the window's mean queue over its mean rate
-				queues = true
 			}
 		}
 	}
-	if !queues {
+	first, found := runStart(end, w, func(i int) bool { return wait[i] > bound })
+	if !found {
 		return 0, false
 	}
-	offered := windowSums(off, w, 1)
-	for i := w - 1; i < len(off); i++ {
-		if wait[i] > bound {
-			return offered[i] / busiest, true
-		}
+	return windowSums(off, w, 1)[first] / busiest, true
+}
+
+// runStart returns the first window of the unbroken run of windows over a bound (over(i)
+// for the window ending at i) that holds the window ending at end; found is false when
+// that window is not over it. A run that ends before the busiest window — a transient
+// at the start of a run, say — is not where the probes, which judge the busiest window,
+// would fail.
+func runStart(end, w int, over func(i int) bool) (first int, found bool) {
+	if !over(end) {
+		return 0, false
 	}
-	return 0, false
+	first = end
+	for first > w-1 && over(first-1) {
+		first--
+	}
+	return first, true
 }
 
 // busiestWindow returns the index of the last interval of r's busiest window of length
@@ -357,13 +368,14 @@ func erlangBLoad(c int, b float64) float64 {
 	return lo
 }
 
-// throttleWindowRatio finds, in r's series, the first window of length judged in which a
+// throttleWindowRatio finds, in r's series, the windows of length judged in which a
 // component's throttled work exceeded theta of its offered work (throttled + completed),
-// and returns that window's mean offered rate over the busiest window's: the lowest such
-// ratio over the components. found is false when no component crossed theta (or r has no
-// series as long as a window).
+// and returns the offered rate of the first window of the unbroken run of them that holds
+// the busiest window, over the busiest window's: the lowest such ratio over the
+// components. found is false when no component is over theta in the busiest window (or r
+// has no series as long as a window).
 func throttleWindowRatio(r *result.Result, theta float64, judged time.Duration) (ratio float64, found bool) {
-	_, w, busiest, ok := busiestWindow(r, judged)
+	end, w, busiest, ok := busiestWindow(r, judged)
 	if !ok || math.IsInf(theta, 1) {
 		return 0, false
 	}
@@ -377,11 +389,8 @@ func throttleWindowRatio(r *result.Result, theta float64, judged time.Duration) 
 		}
 		thr := windowSums(s.Throttled, w, 1)
 		done := windowSums(s.ThroughputRPS, w, r.Series.IntervalS)
-		for i := w - 1; i < len(off); i++ {
-			if thr[i] > 0 && thr[i] > theta*(thr[i]+done[i]) {
-				ratio = math.Min(ratio, offered[i]/busiest)
-				break
-			}
+		if first, over := runStart(end, w, func(i int) bool { return thr[i] > 0 && thr[i] > theta*(thr[i]+done[i]) }); over {
+			ratio = math.Min(ratio, offered[first]/busiest)
 		}
 	}
 	return ratio, !math.IsInf(ratio, 1)

@@ -120,8 +120,8 @@ func TestEstimateFromRun(t *testing.T) {
 // an offered rate climbing 100, 200, …, 800/s, so the busiest window (minutes 5–7) offers
 // 2,100/s summed. The function completes 100/s (18,000 a window) and has 0, 0, 0, 100, 50,
 // 40, 1,000, 0 throttled a minute: over minutes 2–4, 150 of 18,150 (0.83%); over 3–5, 190
-// of 18,190 (1.04%), the first window above the SLO's 1%, offering 400 + 500 + 600 =
-// 1,500/s. The estimate is 15/21 of the load; the first break (at 750/s) and the headroom
+// of 18,190 (1.04%), the first window above the SLO's 1% of those up to the busiest (4–6
+// and 5–7 are too), offering 400 + 500 + 600 = 1,500/s. The estimate is 15/21 of the load; the first break (at 750/s) and the headroom
 // are not used while the series answer.
 func TestEstimateFromRunThrottleWindow(t *testing.T) {
 	sc := &scenarios.Scenario{Workload: scenarios.Workload{Users: 2_100_000}}
@@ -150,6 +150,18 @@ func TestEstimateFromRunThrottleWindow(t *testing.T) {
 	slos[1].Value = 0.011
 	est, _, _, _ = EstimateFromRun(sc, slos, 3*time.Minute, r)
 	require.InDelta(t, 1_800_000.0, est, 1e-6)
+	// A throttled burst in the first minutes (over 1.1% in the window of minutes 0–2, not
+	// over it in the next one) is not the run of windows over the bound that holds the
+	// busiest: the estimate stays.
+	fn.Series.Throttled[0] = 5000
+	est, _, _, _ = EstimateFromRun(sc, slos, 3*time.Minute, r)
+	require.InDelta(t, 1_800_000.0, est, 1e-6)
+	// Nor is a run that ends before the busiest window: with none in it, the first break
+	// decides.
+	fn.Series.Throttled[6], fn.Series.Throttled[7] = 0, 0
+	est, spread, _, _ = EstimateFromRun(sc, slos, 3*time.Minute, r)
+	require.Equal(t, 0.03, spread)
+	require.InDelta(t, 2_100_000.0*750/800, est, 1e-6)
 	// No throttle-ratio SLO, or probes that run the whole horizon: the first break decides.
 	est, spread, _, _ = EstimateFromRun(sc, slos[:1], 3*time.Minute, r)
 	require.Equal(t, 0.03, spread)
