@@ -272,3 +272,21 @@ func TestVMCacheMonthlyCostByHand(t *testing.T) {
 	require.InDelta(t, lcu, monthly["elb.alb.lcu_hours"], 0.005)
 	require.Empty(t, res.Cost.Unpriced)
 }
+
+// An async tier's requests that wait for the call below hold no worker and are not queued:
+// the series' queue depth is the requests waiting for a worker. 50 requests/s, 1 ms of CPU
+// on one worker and a 30 ms read below: each request spends 31 ms in the tier, 1 ms of it
+// on the worker, and never waits for it, so every minute's sample finds a request in the
+// tier (the one that arrived 20 ms before, in its read) and none queued.
+func TestAsyncTierQueuesOnlyRequestsWaitingForAWorker(t *testing.T) {
+	sc := vmScenario(50, 5*time.Minute, "t", nil,
+		tierComp("t", "db", func(v *scenarios.VMTier) { v.IO, v.Workers = "async", 1 }),
+		dbComp("db", func(d *scenarios.Database) { d.ReadTime = constant(30 * time.Millisecond) }))
+	res, err := Run(sc)
+	require.NoError(t, err)
+	tier := res.ComponentByName("t")
+	require.NotNil(t, tier.Series)
+	require.Equal(t, []float64{0, 0, 0, 0, 0}, tier.Series.QueueDepth)
+	require.InDelta(t, 50*0.031, tier.MeanInSystem, 1e-3, "in the tier: 31 ms of each 20 ms")
+	require.InDelta(t, 50*0.001, tier.MeanConcurrency, 1e-3, "on the worker: 1 ms of each 20 ms")
+}

@@ -332,6 +332,16 @@ func (t *vmtier) bindWait() {
 	t.m.bind(&t.node, t.waitLimit(), cause+"; "+t.state())
 }
 
+// queued is the requests waiting for a worker now (an async tier's requests waiting on
+// their downstream answers hold none and are not queued).
+func (t *vmtier) queued() int64 {
+	n := 0
+	for i := range t.inst {
+		n += t.inst[i].wait.len()
+	}
+	return int64(n)
+}
+
 // state describes the tier's workers and vCPUs now.
 func (t *vmtier) state() string {
 	now := t.m.k.now
