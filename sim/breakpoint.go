@@ -125,25 +125,28 @@ func NeedsNominalRun(sc *scenarios.Scenario) bool {
 //     test, applied along the run's climb, so it holds for limits that bind on random
 //     peaks long before they bind on the mean;
 //   - likewise, when an SLO bounds an API latency (api.P ≤ X), for the windows in which
-//     the mean waits of the queueing components on the synchronous path (VM tiers, caches,
-//     databases, server pools: queue over throughput, by Little's law) add up to more
-//     than X. A mean wait is below any percentile of the response, but a queue that
-//     outgrows its servers passes any bound within a minute or two, so this marks where
-//     the path's queues stop being stable; when both apply, the lower;
+//     the mean waits for a worker or a server of the VM tiers and server pools (queue over
+//     throughput, by Little's law) add up to more than X. A mean wait is below any
+//     percentile of the response, but a queue that outgrows its servers passes any bound
+//     within a minute or two, so this marks where those queues stop being stable; when
+//     both apply, the lower. Caches and databases are delay stations (no queue in the
+//     series), deployments' pods pull from message queues: neither counts;
 //   - when a limit bound during a run whose offered rate climbs (a daily profile): the load
 //     scaled by the offered rate when it bound over the run's peak offered rate (3%);
 //   - when nothing bound: the load scaled by the headroom of the limit closest to binding —
 //     the concurrency limits and the API Gateway account throttle of each region with a
-//     gateway (its rate over the peak offered rate) — (5%, or 3% for a pool). A Lambda concurrency pool (a
-//     region's unreserved executions, or one function's reservation) under a throttle_ratio
-//     SLO ≤ θ, with probes judged over a window, is an Erlang loss system: its headroom is
-//     the load it carries with at most θ of invocations refused, Erlang B's a(c, θ) for c
-//     executions (insensitive to the durations' distribution), over the mean concurrency
-//     of its functions in the run's busiest window. Other limits, and pools without that
-//     SLO, take their capacity over their peak concurrency.
+//     gateway (its rate over the peak offered rate) — (5%, or 3% for a pool). A Lambda
+//     concurrency pool (a region's unreserved executions, or one function's reservation)
+//     under a throttle_ratio SLO ≤ θ, with probes judged over a window, is taken as an
+//     Erlang loss system: its headroom is the load it carries with at most θ of
+//     invocations refused, Erlang B's a(c, θ) for c executions (insensitive to the
+//     durations' distribution, though it assumes Poisson arrivals, which batches pulled
+//     from a queue are not), over its functions' concurrency in the run's busiest window
+//     (the mean of the series' end-of-interval samples). Other limits, and pools without
+//     that SLO, take their capacity over their peak concurrency.
 //
-// bound reports that the estimate is where a limit bound in the run (either of the first
-// two), so the breakpoint is close to it on either side. It returns ok false when the run
+// bound reports that the estimate is where a limit bound in the run (any of the first
+// three), so the breakpoint is close to it on either side. It returns ok false when the run
 // gives none of them.
 func EstimateFromRun(sc *scenarios.Scenario, slos []scenarios.SLO, judged time.Duration, r *result.Result) (load, spread float64, bound, ok bool) {
 	nominal := float64(sc.Workload.Users)
@@ -221,8 +224,9 @@ func apiBound(slos []scenarios.SLO) float64 {
 	return x
 }
 
-// waitKinds are the kinds whose queue a synchronous request waits in.
-var waitKinds = []string{string(scenarios.KindVMTier), string(scenarios.KindCache), string(scenarios.KindDatabase), string(scenarios.KindPool)}
+// waitKinds are the kinds whose series' queue is requests on the synchronous path waiting
+// for a worker or a server.
+var waitKinds = []string{string(scenarios.KindVMTier), string(scenarios.KindPool)}
 
 // waitWindowRatio finds, in r's series, the windows of length judged in which the mean
 // waits of the components of waitKinds (each one's mean queue over its mean throughput)
@@ -241,18 +245,23 @@ func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (rat
 		if !slices.Contains(waitKinds, c.Kind) || s == nil || len(s.QueueDepth) != len(off) || len(s.ThroughputRPS) != len(off) {
 			continue
 		}
-		queued, done := windowSums(s.QueueDepth, w, 1), windowSums(s.ThroughputRPS, w, 1)
+		// Whole numbers (queued requests, completions per interval) sum exactly.
+		queued, done := windowSums(s.QueueDepth, w, 1), windowSums(counts(s.ThroughputRPS, r.Series.IntervalS), w, 1)
 		for i := w - 1; i < len(off); i++ {
-			if queued[i] > 0 && done[i] > 0 {
-				wait[i] += queued[i] / done[i] // the window's mean queue over its mean rate
+			switch {
+			case queued[i] > 0 && done[i] > 0:
+				// The window's mean queue over its mean rate.
+				wait[i] += queued[i] * r.Series.IntervalS / done[i]
+			case queued[i] > 0:
+				wait[i] = math.Inf(1) // a queue that nothing leaves
 			}
 		}
 	}
 	first, found := runStart(end, w, func(i int) bool { return wait[i] > bound })
-	if !found {
-		return 0, false
+	if x := windowSums(off, w, 1)[first]; found && x > 0 {
+		return x / busiest, true
 	}
-	return windowSums(off, w, 1)[first] / busiest, true
+	return 0, false
 }
 
 // runStart returns the first window of the unbroken run of windows over a bound (over(i)
@@ -291,6 +300,15 @@ func busiestWindow(r *result.Result, judged time.Duration) (end, w int, offered 
 	return end, w, offered, offered > 0
 }
 
+// counts turns rates per second into whole counts per interval of secs seconds.
+func counts(rates []float64, secs float64) []float64 {
+	out := make([]float64, len(rates))
+	for i, x := range rates {
+		out[i] = math.Round(x * secs)
+	}
+	return out
+}
+
 // windowSums returns k × the sum of x[i-w+1 .. i] at each i ≥ w-1: the window of w
 // intervals ending at i.
 func windowSums(x []float64, w int, k float64) []float64 {
@@ -318,15 +336,16 @@ func poolHeadroom(sc *scenarios.Scenario, r *result.Result, theta float64, judge
 		capacity int64
 		busy     float64 // mean concurrency over the busiest window
 		names    []string
+		partial  bool // a function without its series: the pool's busy is unknown
 	}
 	pools := map[string]*pool{}
 	var keys []string
 	for _, c := range sc.Components {
 		rc := r.ComponentByName(c.Name)
-		if c.Function == nil || rc == nil || rc.Capacity <= 0 || rc.Series == nil || len(rc.Series.Concurrency) <= end {
+		if c.Function == nil || rc == nil || rc.Capacity <= 0 {
 			continue
 		}
-		key := c.Region
+		key := rc.Region // the region the model placed it in
 		if c.Function.ReservedConcurrency > 0 {
 			key += "/" + c.Name
 		}
@@ -336,14 +355,18 @@ func poolHeadroom(sc *scenarios.Scenario, r *result.Result, theta float64, judge
 			pools[key] = p
 			keys = append(keys, key)
 		}
+		p.names = append(p.names, c.Name)
+		if rc.Series == nil || len(rc.Series.Concurrency) <= end {
+			p.partial = true
+			continue
+		}
 		for _, x := range rc.Series.Concurrency[end-w+1 : end+1] {
 			p.busy += x / float64(w)
 		}
-		p.names = append(p.names, c.Name)
 	}
 	for _, k := range keys {
 		p := pools[k]
-		if p.busy <= 0 {
+		if p.partial || p.busy <= 0 {
 			continue
 		}
 		headroom = math.Min(headroom, erlangBLoad(int(p.capacity), theta)/p.busy)
@@ -357,7 +380,8 @@ func poolHeadroom(sc *scenarios.Scenario, r *result.Result, theta float64, judge
 // erlangBLoad is the largest offered load (in Erlangs) that c servers carry with Erlang B
 // blocking at most b (0 < b < 1), to a millionth of an Erlang.
 func erlangBLoad(c int, b float64) float64 {
-	lo, hi := 0.0, float64(c)/(1-b)+1 // above hi, blocking > 1 − c/a ≥ b
+	// The carried load a(1 − B) is at most c, so B ≥ 1 − c/a, which is > b above hi.
+	lo, hi := 0.0, float64(c)/(1-b)+1
 	for hi-lo > 1e-6*math.Max(1, lo) {
 		if mid := (lo + hi) / 2; ErlangB(c, mid) <= b {
 			lo = mid
@@ -387,9 +411,10 @@ func throttleWindowRatio(r *result.Result, theta float64, judged time.Duration) 
 		if s == nil || len(s.Throttled) != len(off) || len(s.ThroughputRPS) != len(off) {
 			continue
 		}
+		// Whole numbers (throttled and completed per interval) sum exactly.
 		thr := windowSums(s.Throttled, w, 1)
-		done := windowSums(s.ThroughputRPS, w, r.Series.IntervalS)
-		if first, over := runStart(end, w, func(i int) bool { return thr[i] > 0 && thr[i] > theta*(thr[i]+done[i]) }); over {
+		done := windowSums(counts(s.ThroughputRPS, r.Series.IntervalS), w, 1)
+		if first, over := runStart(end, w, func(i int) bool { return thr[i] > 0 && thr[i] > theta*(thr[i]+done[i]) }); over && offered[first] > 0 {
 			ratio = math.Min(ratio, offered[first]/busiest)
 		}
 	}
