@@ -382,6 +382,13 @@ func breakpointSummary(bp *result.Breakpoint) summary {
 		kv.kv = append(kv.kv, [2]string{"cost per month there", usd(bp.MonthlyUSD) + " (" + bp.CostNote + ")"})
 	}
 	kv.kv = append(kv.kv, [2]string{"method", bp.Method})
+	if st := bp.Start; st != nil {
+		at := loadWithUnit(st.Load, bp.Variable)
+		if st.Spread > 0 {
+			at += " ±" + percent(st.Spread)
+		}
+		kv.kv = append(kv.kv, [2]string{"search started at", at + ": " + st.Basis})
+	}
 	s.blocks = append(s.blocks, kv)
 
 	slo := block{

@@ -73,8 +73,10 @@ type Breakpoint struct {
 	Ratio     float64 `json:"ratio"` // MaxLoad / Nominal
 	Tolerance float64 `json:"tolerance"`
 	// Method says how each probe was run (its window, warm-up and start state).
-	Method string      `json:"method"`
-	SLOs   []SLOResult `json:"slos"` // at MaxLoad
+	Method string `json:"method"`
+	// Start is where the search started, and why.
+	Start *SearchStart `json:"start,omitempty"`
+	SLOs  []SLOResult  `json:"slos"` // at MaxLoad
 	// Binding is the SLO that fails at FailLoad (the first that fails, in the order given).
 	Binding *SLOResult `json:"binding,omitempty"`
 	// FirstBreak is the first limit that bound at MaxLoad, and at FailLoad.
@@ -85,6 +87,15 @@ type Breakpoint struct {
 	CostNote   string  `json:"cost_note,omitempty"`
 	Probes     []Probe `json:"probes"`
 	Timing     Timing  `json:"timing"`
+}
+
+// SearchStart is where a breakpoint search started: the load of its first probe, how far
+// either side of it the first steps went (a fraction; 0 without an estimate, when the
+// search steps by factors of 2), and the evidence for it.
+type SearchStart struct {
+	Load   float64 `json:"load"`
+	Spread float64 `json:"spread"`
+	Basis  string  `json:"basis"`
 }
 
 // SLOResult is one SLO evaluated on one result.

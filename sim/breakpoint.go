@@ -55,6 +55,7 @@ type bpOptions struct {
 	progress       func(probe result.Probe)
 	estimate       float64
 	estimateSpread float64
+	estimateBasis  string
 	// estimateBound: the estimate is where a limit bound in the nominal run (not a
 	// limit's headroom), so the breakpoint is close to it on either side.
 	estimateBound bool
@@ -89,7 +90,7 @@ func WithBreakpointPrices(t *cost.Table) BreakpointOption { return func(o *bpOpt
 // WithEstimate starts the search around an estimate of the breakpoint (EstimateFromRun)
 // instead of the scenario's own load: the first probes are spread% either side of it.
 func WithEstimate(load, spread float64) BreakpointOption {
-	return func(o *bpOptions) { o.estimate, o.estimateSpread = load, spread }
+	return func(o *bpOptions) { o.estimate, o.estimateSpread, o.estimateBasis = load, spread, "given (--start)" }
 }
 
 // WithNominalRun gives the search a run of the scenario at its own load (compare has one):
@@ -145,42 +146,50 @@ func NeedsNominalRun(sc *scenarios.Scenario) bool {
 //     (the mean of the series' end-of-interval samples). Other limits, and pools without
 //     that SLO, take their capacity over their peak concurrency.
 //
-// bound reports that the estimate is where a limit bound in the run (any of the first
+// Bound reports that the estimate is where a limit bound in the run (any of the first
 // three), so the breakpoint is close to it on either side. It returns ok false when the run
 // gives none of them.
-func EstimateFromRun(sc *scenarios.Scenario, slos []scenarios.SLO, judged time.Duration, r *result.Result) (load, spread float64, bound, ok bool) {
+func EstimateFromRun(sc *scenarios.Scenario, slos []scenarios.SLO, judged time.Duration, r *result.Result) (Estimate, bool) {
 	nominal := float64(sc.Workload.Users)
 	if nominal == 0 {
 		nominal = sc.Workload.RateRPS
 	}
 	if judged > 0 {
-		f := math.Inf(1)
+		var best *windowEstimate
 		if x, found := throttleWindowRatio(r, throttleBound(slos), judged); found {
-			f = x
+			best = &x
 		}
-		if x, found := waitWindowRatio(r, apiBound(slos), judged); found {
-			f = math.Min(f, x)
+		if x, found := waitWindowRatio(r, apiBound(slos), judged); found && (best == nil || x.ratio < best.ratio) {
+			best = &x
 		}
-		if !math.IsInf(f, 1) {
-			return nominal * f, 0.02, true, true
+		if best != nil {
+			return Estimate{Load: nominal * best.ratio, Spread: 0.02, Bound: true, Basis: best.basis}, true
 		}
 	}
 	if len(r.Breaks) > 0 {
-		if r.Workload.PeakRPS <= 0 || r.Breaks[0].OfferedRPS <= 0 {
-			return 0, 0, false, false
+		b := r.Breaks[0]
+		if r.Workload.PeakRPS <= 0 || b.OfferedRPS <= 0 {
+			return Estimate{}, false
 		}
-		return nominal * math.Min(1, r.Breaks[0].OfferedRPS/r.Workload.PeakRPS), 0.03, true, true
+		return Estimate{Load: nominal * math.Min(1, b.OfferedRPS/r.Workload.PeakRPS), Spread: 0.03, Bound: true,
+			Basis: fmt.Sprintf("the run's first limit, %s's %s, bound at %s offered, of a %s peak",
+				b.Component, b.Limit, rateText(b.OfferedRPS), rateText(r.Workload.PeakRPS))}, true
 	}
-	headroom := math.Inf(1)
+	// The limit closest to binding: its headroom, the spread of its kind, and why.
+	e := Estimate{Load: math.Inf(1)}
 	pooled := map[string]bool{}
 	if judged > 0 {
-		headroom, pooled = poolHeadroom(sc, r, throttleBound(slos), judged)
+		var h float64
+		var basis string
+		if h, basis, pooled = poolHeadroom(sc, r, throttleBound(slos), judged); !math.IsInf(h, 1) {
+			e = Estimate{Load: h, Spread: 0.03, Basis: basis}
+		}
 	}
-	spread = 0.03 // a pool's Erlang headroom, unless a limit below is closer
 	for _, c := range r.Components {
 		if c.Capacity > 0 && c.PeakConcurrency > 0 && !pooled[c.Name] {
-			if h := float64(c.Capacity) / float64(c.PeakConcurrency); h < headroom {
-				headroom, spread = h, 0.05
+			if h := float64(c.Capacity) / float64(c.PeakConcurrency); h < e.Load {
+				e = Estimate{Load: h, Spread: 0.05,
+					Basis: fmt.Sprintf("nothing bound; %s's capacity of %d over its peak concurrency of %d", c.Name, c.Capacity, c.PeakConcurrency)}
 			}
 		}
 	}
@@ -188,18 +197,41 @@ func EstimateFromRun(sc *scenarios.Scenario, slos []scenarios.SLO, judged time.D
 		for _, reg := range sc.Regions {
 			for _, c := range sc.Components {
 				if c.Gateway != nil && c.Region == reg.Name && reg.APIGatewayRateRPS > 0 {
-					if h := reg.APIGatewayRateRPS / r.Workload.PeakRPS; h < headroom {
-						headroom, spread = h, 0.05
+					if h := reg.APIGatewayRateRPS / r.Workload.PeakRPS; h < e.Load {
+						e = Estimate{Load: h, Spread: 0.05,
+							Basis: fmt.Sprintf("nothing bound; API Gateway's account throttle of %s in region %s over the run's %s peak",
+								rateText(reg.APIGatewayRateRPS), reg.Name, rateText(r.Workload.PeakRPS))}
 					}
 				}
 			}
 		}
 	}
-	if math.IsInf(headroom, 1) || headroom <= 0 {
-		return 0, 0, false, false
+	if math.IsInf(e.Load, 1) || e.Load <= 0 {
+		return Estimate{}, false
 	}
-	return nominal * headroom, spread, false, true
+	e.Load *= nominal
+	return e, true
 }
+
+// Estimate is where a breakpoint search starts, and why.
+type Estimate struct {
+	Load float64
+	// Spread is how far either side of Load the search's first steps go (a fraction).
+	Spread float64
+	// Bound: the estimate is where something bound in the run, not a limit's headroom.
+	Bound bool
+	// Basis is the evidence, in words.
+	Basis string
+}
+
+// windowEstimate is a window estimate's ratio to the load, and its evidence.
+type windowEstimate struct {
+	ratio float64
+	basis string
+}
+
+// rateText formats a rate per second for an estimate's basis: 4,543/s.
+func rateText(x float64) string { return loadText(math.Round(x)) + "/s" }
 
 // throttleBound is the tightest throttle_ratio bound among slos (+Inf when none bounds it).
 func throttleBound(slos []scenarios.SLO) float64 {
@@ -233,10 +265,10 @@ var waitKinds = []string{string(scenarios.KindVMTier), string(scenarios.KindPool
 // add up to more than bound seconds, and returns the offered rate of the first window of
 // the unbroken run of them that holds the busiest window, over the busiest window's.
 // found is false when the busiest window is not among them.
-func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (ratio float64, found bool) {
+func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (windowEstimate, bool) {
 	end, w, busiest, ok := busiestWindow(r, judged)
 	if !ok || math.IsInf(bound, 1) {
-		return 0, false
+		return windowEstimate{}, false
 	}
 	off := r.Series.OfferedRPS
 	wait := make([]float64, len(off))
@@ -259,9 +291,16 @@ func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (rat
 	}
 	first, found := runStart(end, w, func(i int) bool { return wait[i] > bound })
 	if x := windowSums(off, w, 1)[first]; found && x > 0 {
-		return x / busiest, true
+		return windowEstimate{ratio: x / busiest, basis: fmt.Sprintf(
+			"the VM tiers' and server pools' mean waits passed %s from the %s window ending %s on (%s offered; %s in the busiest)",
+			span(time.Duration(bound*float64(time.Second))), span(judged), windowEnd(r, first), rateText(x/float64(w)), rateText(busiest/float64(w)))}, true
 	}
-	return 0, false
+	return windowEstimate{}, false
+}
+
+// windowEnd is the time of day the window ending at interval i ends.
+func windowEnd(r *result.Result, i int) string {
+	return clock(float64(i+1) * r.Series.IntervalS / 3600)
 }
 
 // runStart returns the first window of the unbroken run of windows over a bound (over(i)
@@ -326,11 +365,11 @@ func windowSums(x []float64, w int, k float64) []float64 {
 
 // poolHeadroom is the smallest Erlang-B headroom of sc's Lambda concurrency pools (see
 // EstimateFromRun), and the functions it covered.
-func poolHeadroom(sc *scenarios.Scenario, r *result.Result, theta float64, judged time.Duration) (float64, map[string]bool) {
-	headroom, covered := math.Inf(1), map[string]bool{}
+func poolHeadroom(sc *scenarios.Scenario, r *result.Result, theta float64, judged time.Duration) (headroom float64, basis string, covered map[string]bool) {
+	headroom, covered = math.Inf(1), map[string]bool{}
 	end, w, _, ok := busiestWindow(r, judged)
 	if !ok || math.IsInf(theta, 1) || theta <= 0 || theta >= 1 {
-		return headroom, covered
+		return headroom, "", covered
 	}
 	type pool struct {
 		capacity int64
@@ -369,12 +408,17 @@ func poolHeadroom(sc *scenarios.Scenario, r *result.Result, theta float64, judge
 		if p.partial || p.busy <= 0 {
 			continue
 		}
-		headroom = math.Min(headroom, erlangBLoad(int(p.capacity), theta)/p.busy)
+		a := erlangBLoad(int(p.capacity), theta)
+		if a/p.busy < headroom {
+			headroom = a / p.busy
+			basis = fmt.Sprintf("nothing bound; the %d executions of %s carry %.1f Erlangs with %g%% refused (Erlang B), against %.1f busy in the busiest %s",
+				p.capacity, strings.Join(p.names, " and "), a, 100*theta, p.busy, span(judged))
+		}
 		for _, n := range p.names {
 			covered[n] = true
 		}
 	}
-	return headroom, covered
+	return headroom, basis, covered
 }
 
 // erlangBLoad is the largest offered load (in Erlangs) that c servers carry with Erlang B
@@ -398,14 +442,14 @@ func erlangBLoad(c int, b float64) float64 {
 // the busiest window, over the busiest window's: the lowest such ratio over the
 // components. found is false when no component is over theta in the busiest window (or r
 // has no series as long as a window).
-func throttleWindowRatio(r *result.Result, theta float64, judged time.Duration) (ratio float64, found bool) {
+func throttleWindowRatio(r *result.Result, theta float64, judged time.Duration) (windowEstimate, bool) {
 	end, w, busiest, ok := busiestWindow(r, judged)
 	if !ok || math.IsInf(theta, 1) {
-		return 0, false
+		return windowEstimate{}, false
 	}
 	off := r.Series.OfferedRPS
 	offered := windowSums(off, w, 1)
-	ratio = math.Inf(1)
+	best := windowEstimate{ratio: math.Inf(1)}
 	for _, c := range r.Components {
 		s := c.Series
 		if s == nil || len(s.Throttled) != len(off) || len(s.ThroughputRPS) != len(off) {
@@ -414,11 +458,13 @@ func throttleWindowRatio(r *result.Result, theta float64, judged time.Duration) 
 		// Whole numbers (throttled and completed per interval) sum exactly.
 		thr := windowSums(s.Throttled, w, 1)
 		done := windowSums(counts(s.ThroughputRPS, r.Series.IntervalS), w, 1)
-		if first, over := runStart(end, w, func(i int) bool { return thr[i] > 0 && thr[i] > theta*(thr[i]+done[i]) }); over && offered[first] > 0 {
-			ratio = math.Min(ratio, offered[first]/busiest)
+		if first, over := runStart(end, w, func(i int) bool { return thr[i] > 0 && thr[i] > theta*(thr[i]+done[i]) }); over && offered[first] > 0 && offered[first]/busiest < best.ratio {
+			best = windowEstimate{ratio: offered[first] / busiest, basis: fmt.Sprintf(
+				"%s's throttled share passed %g%% from the %s window ending %s on (%s offered; %s in the busiest)",
+				c.Name, 100*theta, span(judged), windowEnd(r, first), rateText(offered[first]/float64(w)), rateText(busiest/float64(w)))}
 		}
 	}
-	return ratio, !math.IsInf(ratio, 1)
+	return best, !math.IsInf(best.ratio, 1)
 }
 
 // WithProbeProgress calls f after each probe (from the probes' goroutines, serialised).
@@ -449,8 +495,8 @@ func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...Breakpoint
 	}
 	plan := newProbePlan(sc, o)
 	if o.nominalRun != nil && o.estimate == 0 {
-		if est, spread, bound, ok := EstimateFromRun(sc, slos, plan.judged, o.nominalRun); ok {
-			o.estimate, o.estimateSpread, o.estimateBound = est, spread, bound
+		if e, ok := EstimateFromRun(sc, slos, plan.judged, o.nominalRun); ok {
+			o.estimate, o.estimateSpread, o.estimateBound, o.estimateBasis = e.Load, e.Spread, e.Bound, e.Basis
 		}
 	}
 	s := &search{sc: sc, slos: slos, o: o, plan: plan, done: map[float64]*probeOut{}}
@@ -459,6 +505,14 @@ func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...Breakpoint
 		return nil, fmt.Errorf("breakpoint %s: %w", sc.Name, err)
 	}
 	bp := s.outcome()
+	bp.Start = &result.SearchStart{Load: plan.nominal, Basis: "no estimate: the scenario's own load, then factors of 2"}
+	if o.estimate > 0 {
+		basis := o.estimateBasis
+		if basis == "" {
+			basis = "given"
+		}
+		bp.Start = &result.SearchStart{Load: round6(s.norm(o.estimate)), Spread: o.estimateSpread, Basis: basis}
+	}
 	bp.Timing.WallS = time.Since(start).Seconds()
 	if bp.Timing.WallS > 0 {
 		bp.Timing.EventsPerS = float64(bp.Timing.Events) / bp.Timing.WallS
