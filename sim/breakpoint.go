@@ -53,13 +53,9 @@ type bpOptions struct {
 	prices         *cost.Table
 	maxDoublings   int
 	progress       func(probe result.Probe)
-	estimate       float64
-	estimateSpread float64
-	estimateBasis  string
-	// estimateBound: the estimate is where a limit bound in the nominal run (not a
-	// limit's headroom), so the breakpoint is close to it on either side.
-	estimateBound bool
-	nominalRun    *result.Result
+	// start is where the search starts (Load 0: at the scenario's own load, by factors of 2).
+	start      Estimate
+	nominalRun *result.Result
 }
 
 // WithTolerance sets the relative width at which the search stops (default 0.02: the
@@ -90,7 +86,7 @@ func WithBreakpointPrices(t *cost.Table) BreakpointOption { return func(o *bpOpt
 // WithEstimate starts the search around an estimate of the breakpoint (EstimateFromRun)
 // instead of the scenario's own load: the first probes are spread% either side of it.
 func WithEstimate(load, spread float64) BreakpointOption {
-	return func(o *bpOptions) { o.estimate, o.estimateSpread, o.estimateBasis = load, spread, "given (--start)" }
+	return func(o *bpOptions) { o.start = Estimate{Load: load, Spread: spread, Basis: "given (--start)"} }
 }
 
 // WithNominalRun gives the search a run of the scenario at its own load (compare has one):
@@ -230,7 +226,7 @@ type windowEstimate struct {
 	basis string
 }
 
-// rateText formats a rate per second for an estimate's basis: 4,543/s.
+// rateText formats a rate per second for an estimate's basis: 4543/s.
 func rateText(x float64) string { return loadText(math.Round(x)) + "/s" }
 
 // throttleBound is the tightest throttle_ratio bound among slos (+Inf when none bounds it).
@@ -266,11 +262,11 @@ var waitKinds = []string{string(scenarios.KindVMTier), string(scenarios.KindPool
 // the unbroken run of them that holds the busiest window, over the busiest window's.
 // found is false when the busiest window is not among them.
 func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (windowEstimate, bool) {
-	end, w, busiest, ok := busiestWindow(r, judged)
+	end, w, offered, ok := busiestWindow(r, judged)
 	if !ok || math.IsInf(bound, 1) {
 		return windowEstimate{}, false
 	}
-	off := r.Series.OfferedRPS
+	off, busiest := r.Series.OfferedRPS, offered[end]
 	wait := make([]float64, len(off))
 	for _, c := range r.Components {
 		s := c.Series
@@ -290,7 +286,7 @@ func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (win
 		}
 	}
 	first, found := runStart(end, w, func(i int) bool { return wait[i] > bound })
-	if x := windowSums(off, w, 1)[first]; found && x > 0 {
+	if x := offered[first]; found && x > 0 {
 		return windowEstimate{ratio: x / busiest, basis: fmt.Sprintf(
 			"the VM tiers' and server pools' mean waits passed %s from the %s window ending %s on (%s offered; %s in the busiest)",
 			span(time.Duration(bound*float64(time.Second))), span(judged), windowEnd(r, first), rateText(x/float64(w)), rateText(busiest/float64(w)))}, true
@@ -320,23 +316,24 @@ func runStart(end, w int, over func(i int) bool) (first int, found bool) {
 }
 
 // busiestWindow returns the index of the last interval of r's busiest window of length
-// judged, the window's length in intervals, and its offered rates summed.
-func busiestWindow(r *result.Result, judged time.Duration) (end, w int, offered float64, ok bool) {
+// judged, the window's length in intervals, and the offered rates summed over each window
+// (windowSums).
+func busiestWindow(r *result.Result, judged time.Duration) (end, w int, offered []float64, ok bool) {
 	if r.Series == nil || r.Series.IntervalS <= 0 {
-		return 0, 0, 0, false
+		return 0, 0, nil, false
 	}
 	off := r.Series.OfferedRPS
 	w = int(math.Round(judged.Seconds() / r.Series.IntervalS))
 	if w < 1 || len(off) < w {
-		return 0, 0, 0, false
+		return 0, 0, nil, false
 	}
-	sums := windowSums(off, w, 1)
-	for i := w - 1; i < len(off); i++ {
-		if sums[i] > offered {
-			offered, end = sums[i], i
+	offered, end = windowSums(off, w, 1), w-1
+	for i := w; i < len(off); i++ {
+		if offered[i] > offered[end] {
+			end = i
 		}
 	}
-	return end, w, offered, offered > 0
+	return end, w, offered, offered[end] > 0
 }
 
 // counts turns rates per second into whole counts per interval of secs seconds.
@@ -443,12 +440,11 @@ func erlangBLoad(c int, b float64) float64 {
 // components. found is false when no component is over theta in the busiest window (or r
 // has no series as long as a window).
 func throttleWindowRatio(r *result.Result, theta float64, judged time.Duration) (windowEstimate, bool) {
-	end, w, busiest, ok := busiestWindow(r, judged)
+	end, w, offered, ok := busiestWindow(r, judged)
 	if !ok || math.IsInf(theta, 1) {
 		return windowEstimate{}, false
 	}
-	off := r.Series.OfferedRPS
-	offered := windowSums(off, w, 1)
+	off, busiest := r.Series.OfferedRPS, offered[end]
 	best := windowEstimate{ratio: math.Inf(1)}
 	for _, c := range r.Components {
 		s := c.Series
@@ -494,9 +490,9 @@ func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...Breakpoint
 		o.prices = cost.Default()
 	}
 	plan := newProbePlan(sc, o)
-	if o.nominalRun != nil && o.estimate == 0 {
+	if o.nominalRun != nil && o.start.Load == 0 {
 		if e, ok := EstimateFromRun(sc, slos, plan.judged, o.nominalRun); ok {
-			o.estimate, o.estimateSpread, o.estimateBound, o.estimateBasis = e.Load, e.Spread, e.Bound, e.Basis
+			o.start = e
 		}
 	}
 	s := &search{sc: sc, slos: slos, o: o, plan: plan, done: map[float64]*probeOut{}}
@@ -506,12 +502,8 @@ func Breakpoint(sc *scenarios.Scenario, slos []scenarios.SLO, opts ...Breakpoint
 	}
 	bp := s.outcome()
 	bp.Start = &result.SearchStart{Load: plan.nominal, Basis: "no estimate: the scenario's own load, then factors of 2"}
-	if o.estimate > 0 {
-		basis := o.estimateBasis
-		if basis == "" {
-			basis = "given"
-		}
-		bp.Start = &result.SearchStart{Load: round6(s.norm(o.estimate)), Spread: o.estimateSpread, Basis: basis}
+	if o.start.Load > 0 {
+		bp.Start = &result.SearchStart{Load: round6(s.norm(o.start.Load)), Spread: o.start.Spread, Basis: o.start.Basis}
 	}
 	bp.Timing.WallS = time.Since(start).Seconds()
 	if bp.Timing.WallS > 0 {
@@ -799,8 +791,8 @@ func (s *search) run() error {
 	// far below — the search then steps down by the squares at once.
 	x0, step := s.plan.nominal, 2.0
 	tolFirst := false
-	if s.o.estimate > 0 {
-		x0, step = s.o.estimate, 1+s.o.estimateSpread
+	if s.o.start.Load > 0 {
+		x0, step = s.o.start.Load, 1+s.o.start.Spread
 		tolFirst = w == 1 && 1+s.o.tolerance <= step
 	}
 	limitHi, limitLo := x0*math.Pow(2, float64(s.o.maxDoublings)), x0/math.Pow(2, float64(s.o.maxDoublings))
@@ -808,7 +800,7 @@ func (s *search) run() error {
 	widen := func(from float64, up bool) float64 {
 		f := step
 		switch {
-		case tolFirst && (up || s.o.estimateBound):
+		case tolFirst && (up || s.o.start.Bound):
 			tolFirst, spreadNext = false, true
 			// Whole users round inwards, so that the bracket is within the tolerance.
 			x, inwards := from*(1+s.o.tolerance), math.Floor

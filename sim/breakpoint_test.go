@@ -98,7 +98,7 @@ func TestBreakpointFromAnEstimateStepsOutByTheToleranceFirst(t *testing.T) {
 	} {
 		var order []result.Probe // bp.Probes is sorted by load; this is the search's order
 		bp, err := Breakpoint(sc, slos, WithProbeWorkers(1), WithEstimate(c.start*lambdaStar, c.spread),
-			func(o *bpOptions) { o.estimateBound = c.bound },
+			func(o *bpOptions) { o.start.Bound = c.bound },
 			WithProbeProgress(func(p result.Probe) { order = append(order, p) }))
 		require.NoError(t, err)
 		require.Equal(t, "found", bp.Status, "%+v", bp.Probes)

@@ -130,8 +130,8 @@ func TestEstimateFromRun(t *testing.T) {
 // 2,100/s summed. The function completes 100/s (18,000 a window) and has 0, 0, 0, 100, 50,
 // 40, 1,000, 0 throttled a minute: over minutes 2–4, 150 of 18,150 (0.83%); over 3–5, 190
 // of 18,190 (1.04%), the first window above the SLO's 1% of those up to the busiest (4–6
-// and 5–7 are too), offering 400 + 500 + 600 = 1,500/s. The estimate is 15/21 of the load; the first break (at 750/s) and the headroom
-// are not used while the series answer.
+// and 5–7 are too), offering 400 + 500 + 600 = 1,500/s. The estimate is 15/21 of the
+// load; the first break (at 750/s) and the headroom are not used while the series answer.
 func TestEstimateFromRunThrottleWindow(t *testing.T) {
 	sc := &scenarios.Scenario{Workload: scenarios.Workload{Users: 2_100_000}}
 	var slos []scenarios.SLO

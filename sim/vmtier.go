@@ -345,10 +345,9 @@ func (t *vmtier) queued() int64 {
 // state describes the tier's workers and vCPUs now.
 func (t *vmtier) state() string {
 	now := t.m.k.now
-	busy, queued := 0, 0
+	busy, queued := 0, t.queued()
 	for i := range t.inst {
 		busy += t.workers - t.inst[i].free
-		queued += t.inst[i].wait.len()
 	}
 	busyCPU, cores, backlog := 0, 0, Time(0)
 	for _, h := range t.hosts {
