@@ -237,6 +237,9 @@ func awsEnv(t testing.TB) {
 		t.Fatalf("the AWS emulators are required for the dynamodb + sns+sqs pair: %v", err)
 	}
 	t.Cleanup(func() {
+		if err := awstest.Down(); err != nil && t.Failed() {
+			t.Logf("the emulators did not survive the test: %v", err)
+		}
 		stop()
 		for _, kv := range os.Environ() {
 			if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") && saved[k] == nil {

@@ -10,6 +10,21 @@ const port = Number(process.argv[2] || 0)
 // Tables become ACTIVE at once: the tests create one per test.
 const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 })
 
+// dynalite rethrows the error of a request it is still reading (index.js:
+// `req.on('error', function (err) { throw err })`), so a client that dies in the middle of
+// sending a request, as the server in the SIGKILL durability test does, would take the
+// emulator down with it and every later call would be refused. DynamoDB drops that one
+// request and serves the rest; so does this. Any other uncaught error still ends the
+// process, loudly.
+process.on('uncaughtException', (err) => {
+  if (err && err.code === 'ECONNRESET') {
+    console.error(`dynalite: a client went away in the middle of a request (${err.message}); dropped it`)
+    return
+  }
+  console.error(err && err.stack ? err.stack : err)
+  process.exit(1)
+})
+
 server.on('error', (err) => {
   console.error(`dynalite: ${err.message}`)
   process.exit(1)

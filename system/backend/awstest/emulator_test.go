@@ -2,6 +2,8 @@ package awstest
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -62,5 +64,53 @@ func TestMissingNodeFailsClearly(t *testing.T) {
 	}
 	if err := Install(context.Background(), empty); err == nil || !strings.Contains(err.Error(), "npm is not on PATH") {
 		t.Fatalf("install without npm: %v, want an error saying npm is missing", err)
+	}
+}
+
+// TestEmulatorsOutliveAClientThatDiesMidRequest: a client that dies while sending a request
+// (the SIGKILL durability test kills its server at any moment) costs that request only:
+// the emulator keeps serving. dynalite rethrew the aborted request's error and exited, so
+// every later call was refused.
+func TestEmulatorsOutliveAClientThatDiesMidRequest(t *testing.T) {
+	dir, err := ProjectDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Install(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []Service{DynamoDB, SNSSQS} {
+		e, err := Start(context.Background(), dir, s)
+		if err != nil {
+			t.Fatalf("start %v: %v", s, err)
+		}
+		t.Cleanup(e.Stop)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(e.Endpoint, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Headers and the start of a 100-byte body, then a reset: the client is gone.
+		_, err = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: emulator\r\n"+
+			"Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"+
+			"Content-Length: 100\r\n\r\n{\"Lim")
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // let the server read the partial body
+		conn.(*net.TCPConn).SetLinger(0)
+		conn.Close()
+		time.Sleep(200 * time.Millisecond) // what would have crashed has crashed
+		if done, err := e.Exited(); done {
+			t.Fatalf("%v exited after a client died mid-request (%v): %s", s, err, e.stderr.String())
+		}
+		_, probe := s.script()
+		resp, err := http.Get(e.Endpoint + probe)
+		if err != nil {
+			t.Fatalf("%v after a client died mid-request: %v: %s", s, err, e.stderr.String())
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%v probe after a client died mid-request: %s", s, resp.Status)
+		}
 	}
 }

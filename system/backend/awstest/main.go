@@ -2,6 +2,7 @@ package awstest
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -116,6 +117,22 @@ func Endpoint(t testing.TB, s Service) string {
 		t.Fatalf("%v at %s has exited (%v): %s", s, e.Endpoint, err, e.stderr.String())
 	}
 	return e.Endpoint
+}
+
+// Down reports the running emulators that have exited, with how and their last words on
+// stderr, or nil when all still run: a test that fails on a refused connection says why.
+func Down() error {
+	mu.Lock()
+	defer mu.Unlock()
+	var errs []error
+	for _, svc := range []Service{DynamoDB, SNSSQS} {
+		if e := running[svc]; e != nil {
+			if done, err := e.Exited(); done {
+				errs = append(errs, fmt.Errorf("%v at %s has exited (%v): %s", svc, e.Endpoint, err, e.stderr.String()))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func describe() string {
