@@ -393,7 +393,7 @@ func testVisibility(t *testing.T, b system.Bus) {
 	if again[0].ReceiveCount != 2 {
 		t.Fatalf("redelivery receive count %d, want 2", again[0].ReceiveCount)
 	}
-	ackWithin(t, b, q, again[0], againAt, vis)
+	AckWithin(t, b, q, again[0], againAt, vis)
 	if err := b.Ack(ctxFor(t), q, first[0].Receipt); err != nil && !errors.Is(err, system.ErrNotFound) {
 		t.Fatalf("Ack with the expired first receipt: %v, want nil or ErrNotFound", err)
 	}
@@ -404,11 +404,12 @@ func testVisibility(t *testing.T, b system.Bus) {
 	}
 }
 
-// ackWithin acknowledges d, received by a Receive called at receivedAt from a queue with
+// AckWithin acknowledges d, received by a Receive called at receivedAt from a queue with
 // visibility timeout vis. An acknowledgement within the timeout must succeed. One that
 // comes after it (the test stalled on a loaded machine) may find the receipt expired: then
-// the message is due again, and is received and acknowledged once more.
-func ackWithin(t *testing.T, b system.Bus, q string, d system.Delivery, receivedAt time.Time, vis time.Duration) {
+// the message is due again, and is received and acknowledged once more. The message
+// received again must be d's (a FIFO group's head stays its head).
+func AckWithin(t *testing.T, b system.Bus, q string, d system.Delivery, receivedAt time.Time, vis time.Duration) {
 	t.Helper()
 	for range 5 {
 		err := b.Ack(ctxFor(t), q, d.Receipt)
