@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -256,26 +255,9 @@ func awsEnv(t testing.TB) {
 type child struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *lockedBuffer
+	stderr *syncBuffer
 	exited chan struct{} // closed when the process has exited; err is then its status
 	err    error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var servingLine = regexp.MustCompile(`msg=serving http=(\S+)`)
@@ -283,7 +265,7 @@ var servingLine = regexp.MustCompile(`msg=serving http=(\S+)`)
 // startChild starts the server and waits until it serves and /readyz answers 200.
 func startChild(t *testing.T, bin string, args []string) *child {
 	t.Helper()
-	c := &child{stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	c := &child{stderr: &syncBuffer{}, exited: make(chan struct{})}
 	c.cmd = exec.Command(bin, args...)
 	c.cmd.Env = append(os.Environ(), tokenEnv+"=") // the token comes from --token only
 	pr, pw := io.Pipe()

@@ -43,7 +43,6 @@ func TestServeSecondArchitecture(t *testing.T) {
 	}
 	deleteTopologyAfter(t, "rabbitmq", be.busDSN, topo)
 
-	addr := freeAddr(t)
 	type outcome struct {
 		code   int
 		stderr string
@@ -52,11 +51,11 @@ func TestServeSecondArchitecture(t *testing.T) {
 	var errb syncBuffer
 	go func() {
 		code := run([]string{"serve", "--config", cfgPath, "--store", "redis+mysql", "--store-dsn", be.storeDSN,
-			"--bus", "rabbitmq", "--bus-dsn", be.busDSN, "--http-addr", addr, "--thrift-addr", freeAddr(t),
+			"--bus", "rabbitmq", "--bus-dsn", be.busDSN, "--http-addr", "127.0.0.1:0", "--thrift-addr", "127.0.0.1:0",
 			"--api-via-thrift", "--token", "tk", "--drain-delay", "0s", "--drain-timeout", "20s"}, io.Discard, &errb)
 		done <- outcome{code, errb.String()}
 	}()
-	base := "http://" + addr
+	base := "http://" + servingAddr(t, &errb, done)
 	waitHTTP(t, base+"/readyz", 200, done)
 	if log := errb.String(); !strings.Contains(log, "api_via_thrift=true store=redis+mysql bus=rabbitmq") {
 		t.Fatalf("the server does not say it runs web → Thrift → redis+mysql with rabbitmq:\n%s", log)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -140,7 +139,6 @@ func TestServeConfigLayers(t *testing.T) {
 // SIGTERM (which serve's signal handler takes, so the test survives it) and checks that
 // readiness turned 503, every accepted request was processed, and the report says so.
 func TestServeDrainsOnSIGTERM(t *testing.T) {
-	addr := freeAddr(t)
 	type outcome struct {
 		code   int
 		stderr string
@@ -148,11 +146,11 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	done := make(chan outcome, 1)
 	var errb syncBuffer
 	go func() {
-		code := run([]string{"serve", "--scenario", "mmc", "--http-addr", addr, "--thrift-addr", freeAddr(t),
+		code := run([]string{"serve", "--scenario", "mmc", "--http-addr", "127.0.0.1:0", "--thrift-addr", "127.0.0.1:0",
 			"--api-via-thrift", "--token", "tk", "--drain-delay", "1s", "--drain-timeout", "20s"}, io.Discard, &errb)
 		done <- outcome{code, errb.String()}
 	}()
-	base := "http://" + addr
+	base := "http://" + servingAddr(t, &errb, done)
 	waitHTTP(t, base+"/readyz", 200, done)
 
 	const n = 25
@@ -202,14 +200,27 @@ func TestServeRefusesBadConfig(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+// servingAddr waits for serve's "serving" line on its stderr and returns the HTTP address
+// the line names. The tests give serve port 0 and let the kernel pick: a port chosen by the
+// test and released before serve binds it can be taken meanwhile by any other test process
+// (go test runs packages in parallel). It fails if serve exits first.
+func servingAddr[T any](t *testing.T, stderr *syncBuffer, exited <-chan T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if m := servingLine.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case o := <-exited:
+			t.Fatalf("serve exited before serving: %+v", o)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not say where it serves within 60s:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // waitHTTP polls url until it answers status; it fails if serve exits first.
