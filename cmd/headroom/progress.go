@@ -24,6 +24,7 @@ type progress struct {
 	w     io.Writer
 	name  string
 	start time.Time
+	now   func() time.Time // the wall clock; nil is time.Now (a test sets its own)
 
 	mu      sync.Mutex
 	done    []float64 // fraction of the horizon done, per replication
@@ -57,6 +58,9 @@ func (p *progress) updateReplication(rep int, now, end sim.Time) {
 		p.span = end
 	}
 	t := time.Now()
+	if p.now != nil {
+		t = p.now()
+	}
 	if p.stopped || p.drawn && t.Sub(p.last) < redrawEvery {
 		return
 	}

@@ -17,8 +17,12 @@ func TestProgressIsOffWhenStderrIsNotATerminal(t *testing.T) {
 
 func TestProgressLineAndRedrawLimit(t *testing.T) {
 	var buf bytes.Buffer
-	p := &progress{w: &buf, name: "baseline", start: time.Now().Add(-10 * time.Second), done: make([]float64, 1)}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := start.Add(10 * time.Second)
+	p := &progress{w: &buf, name: "baseline", start: start, done: make([]float64, 1),
+		now: func() time.Time { return clock }}
 	p.update(6*sim.Hour, 24*sim.Hour)
+	clock = clock.Add(redrawEvery - time.Millisecond)
 	p.update(7*sim.Hour, 24*sim.Hour) // within 200 ms of the first: not drawn
 	out := buf.String()
 	if n := strings.Count(out, "\r"); n != 1 {
@@ -30,7 +34,7 @@ func TestProgressLineAndRedrawLimit(t *testing.T) {
 		}
 	}
 	// The latest state is what the next draw shows.
-	p.last = time.Now().Add(-time.Second)
+	clock = clock.Add(time.Millisecond)
 	buf.Reset()
 	p.update(12*sim.Hour, 24*sim.Hour)
 	if !strings.Contains(buf.String(), " 50.0% of") {
