@@ -243,31 +243,47 @@ func TestAbandonedPollGivesBack(t *testing.T) {
 	if err := b.Declare(ctx, tp); err != nil {
 		t.Fatal(err)
 	}
-	leave, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		_, err := b.Receive(leave, "work", system.ReceiveOptions{Max: 1}, nil)
-		done <- err
-	}()
-	time.Sleep(100 * time.Millisecond) // the long poll is waiting in SQS
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("abandoned receive: %v, want context.Canceled", err)
-	}
-	// The abandoned poll is still waiting in SQS and takes this message...
-	if err := b.Publish(ctx, system.Message{Body: []byte("m")}); err != nil {
-		t.Fatal(err)
-	}
-	// ...and gives it back at once, well before the 30 s visibility timeout.
-	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer rcancel()
-	ds, err := b.Receive(rctx, "work", system.ReceiveOptions{Max: 1}, nil)
-	if err != nil || len(ds) != 1 {
-		t.Fatalf("receive after an abandoned poll: %v, %v; want the message", ds, err)
-	}
-	if b.topo.Load().byName["work"].givenBack.Load() != 1 || ds[0].ReceiveCount != 2 {
-		t.Fatalf("given back %d, receive count %d; want the abandoned poll to have taken it (count 1) and given it back",
-			b.topo.Load().byName["work"].givenBack.Load(), ds[0].ReceiveCount)
+	// The poll must be waiting in SQS when its receiver leaves; the test cannot see that
+	// from outside, so it waits a while first. When a stalled machine made the wait too
+	// short (the message then comes straight to the next receive, never taken), it tries
+	// again, waiting longer.
+	q := b.topo.Load().byName["work"]
+	for attempt := 1; ; attempt++ {
+		leave, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			_, err := b.Receive(leave, "work", system.ReceiveOptions{Max: 1}, nil)
+			done <- err
+		}()
+		time.Sleep(time.Duration(attempt) * 100 * time.Millisecond) // the long poll is waiting in SQS
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("abandoned receive: %v, want context.Canceled", err)
+		}
+		givenBack := q.givenBack.Load()
+		// The abandoned poll is still waiting in SQS and takes this message...
+		if err := b.Publish(ctx, system.Message{Body: []byte("m")}); err != nil {
+			t.Fatal(err)
+		}
+		// ...and gives it back at once, well before the 30 s visibility timeout.
+		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+		ds, err := b.Receive(rctx, "work", system.ReceiveOptions{Max: 1}, nil)
+		rcancel()
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("receive after an abandoned poll: %v, %v; want the message", ds, err)
+		}
+		if err := b.Ack(ctx, "work", ds[0].Receipt); err != nil {
+			t.Fatal(err)
+		}
+		n := q.givenBack.Load() - givenBack
+		if n == 0 && ds[0].ReceiveCount == 1 && attempt < 3 {
+			t.Logf("attempt %d: the poll had not reached SQS when its receiver left; waiting longer", attempt)
+			continue
+		}
+		if n != 1 || ds[0].ReceiveCount != 2 {
+			t.Fatalf("given back %d, receive count %d; want the abandoned poll to have taken it (count 1) and given it back", n, ds[0].ReceiveCount)
+		}
+		return
 	}
 }
 
