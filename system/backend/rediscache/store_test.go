@@ -370,9 +370,10 @@ func TestWritesInvalidate(t *testing.T) {
 	}
 }
 
-// TestTTLExpiry: an entry lives for the TTL, then the next read misses and refills.
+// TestTTLExpiry: an entry lives for the TTL, then the next read misses and refills. The
+// TTL is long enough that a stalled test still reads the entry before it expires.
 func TestTTLExpiry(t *testing.T) {
-	const ttl = 300 * time.Millisecond
+	const ttl = 1500 * time.Millisecond
 	e := newEnv(t, WithTTL(ttl))
 	ctx := context.Background()
 	create(t, e, "ttl")
@@ -382,7 +383,7 @@ func TestTTLExpiry(t *testing.T) {
 	if err != nil || left <= 0 || left > ttl {
 		t.Fatalf("PTTL %v (%v), want in (0, %v]", left, err, ttl)
 	}
-	time.Sleep(ttl + 100*time.Millisecond)
+	time.Sleep(ttl + 200*time.Millisecond)
 	if _, ok := e.cached(t, "ttl"); ok {
 		t.Fatal("the entry outlived its TTL")
 	}
