@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// TestStartAndStop: each emulator starts on its own free loopback port, answers its
-// probe, and is gone after Stop.
-func TestStartAndStop(t *testing.T) {
+// startEach starts the emulator for s from the installed project, failing t if it cannot.
+func startEach(t *testing.T, s Service) *Emulator {
+	t.Helper()
 	dir, err := ProjectDir()
 	if err != nil {
 		t.Fatal(err)
@@ -21,11 +21,18 @@ func TestStartAndStop(t *testing.T) {
 	if err := Install(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}
+	e, err := Start(context.Background(), dir, s)
+	if err != nil {
+		t.Fatalf("start %v: %v", s, err)
+	}
+	return e
+}
+
+// TestStartAndStop: each emulator starts on its own free loopback port, answers its
+// probe, and is gone after Stop.
+func TestStartAndStop(t *testing.T) {
 	for _, s := range []Service{DynamoDB, SNSSQS} {
-		e, err := Start(context.Background(), dir, s)
-		if err != nil {
-			t.Fatalf("start %v: %v", s, err)
-		}
+		e := startEach(t, s)
 		if !strings.HasPrefix(e.Endpoint, "http://127.0.0.1:") || strings.HasSuffix(e.Endpoint, ":0") {
 			t.Fatalf("%v endpoint %q, want a loopback port", s, e.Endpoint)
 		}
@@ -72,18 +79,8 @@ func TestMissingNodeFailsClearly(t *testing.T) {
 // the emulator keeps serving. dynalite rethrew the aborted request's error and exited, so
 // every later call was refused.
 func TestEmulatorsOutliveAClientThatDiesMidRequest(t *testing.T) {
-	dir, err := ProjectDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Install(context.Background(), dir); err != nil {
-		t.Fatal(err)
-	}
 	for _, s := range []Service{DynamoDB, SNSSQS} {
-		e, err := Start(context.Background(), dir, s)
-		if err != nil {
-			t.Fatalf("start %v: %v", s, err)
-		}
+		e := startEach(t, s)
 		t.Cleanup(e.Stop)
 		conn, err := net.Dial("tcp", strings.TrimPrefix(e.Endpoint, "http://"))
 		if err != nil {
