@@ -100,18 +100,36 @@ func TestReceiverDiesMidFlight(t *testing.T) {
 				t.Fatal(err)
 			}
 			var order []string
+			seen := map[string]bool{}
 			for len(order) < 3 {
-				receivedAt := time.Now()
 				got, err := b.Receive(ctx, "q", system.ReceiveOptions{Max: 1}, nil)
+				// After the call returns: it waits out "0"'s timeout, and an acknowledgement
+				// counts as late only by what the test itself took after it.
+				receivedAt := time.Now()
 				if err != nil {
 					t.Fatal(err)
 				}
 				for _, d := range got {
-					if string(d.Body) == "0" && d.ReceiveCount != 2 {
+					body := string(d.Body)
+					if body == "0" && !seen[body] && d.ReceiveCount != 2 {
 						t.Errorf("message held by the dead process: receive count %d, want 2", d.ReceiveCount)
 					}
-					order = append(order, string(d.Body))
-					conformance.AckWithin(t, b, "q", d, receivedAt, vis)
+					seen[body] = true
+					if fifo { // the group's head comes back first: AckWithin takes it again
+						order = append(order, body)
+						conformance.AckWithin(t, b, "q", d, receivedAt, vis)
+						continue
+					}
+					// Without FIFO another message may come first after a late ack; this one
+					// comes back later and is counted then.
+					err := b.Ack(ctx, "q", d.Receipt)
+					if errors.Is(err, system.ErrNotFound) && time.Since(receivedAt) >= vis*8/10 {
+						continue
+					}
+					if err != nil {
+						t.Fatalf("ack of %q within its visibility timeout: %v", body, err)
+					}
+					order = append(order, body)
 				}
 			}
 			if fifo && fmt.Sprint(order) != "[0 1 2]" {
@@ -231,10 +249,16 @@ func TestLeftoverGoesToTheNextReceive(t *testing.T) {
 	// and stays out) once its long poll is out, however long issuing it took; the publish
 	// lands in its inbox.
 	gaveUp, cancel := context.WithCancel(ctx)
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
 		defer cancel()
 		for deadline := time.Now().Add(10 * time.Second); !polling() && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
+			select {
+			case <-stop: // the test ended first
+				return
+			case <-time.After(time.Millisecond):
+			}
 		}
 	}()
 	if _, err := a.Receive(gaveUp, "q", system.ReceiveOptions{}, nil); !errors.Is(err, context.Canceled) {

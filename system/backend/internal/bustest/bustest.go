@@ -231,13 +231,13 @@ func visibilityTimeoutRedelivers(t *testing.T, h Harness) {
 		t.Fatalf("receive: %v %v", first, err)
 	}
 	// Hidden while the timeout runs...
-	secondAt := time.Now()
 	short, cancel := context.WithTimeout(ctx, vis/2)
 	second, err := b.Receive(short, "q", system.ReceiveOptions{Max: 1}, nil)
 	cancel()
+	secondAt := time.Now()
 	switch {
 	case len(second) != 0:
-		if el := time.Since(start); el < vis*8/10 {
+		if el := time.Since(start); el < vis {
 			t.Fatalf("a message in flight was delivered again %v after it was received, within its visibility timeout %v", el, vis)
 		}
 		// The test stalled past the timeout between the two receives: this is the redelivery.
@@ -245,13 +245,13 @@ func visibilityTimeoutRedelivers(t *testing.T, h Harness) {
 		t.Fatalf("receive during the visibility timeout: %v, want the deadline", err)
 	default:
 		// ...and back once it ends, counted.
-		secondAt = time.Now()
 		second, err = b.Receive(ctx, "q", system.ReceiveOptions{Max: 1}, nil)
+		secondAt = time.Now()
 		if err != nil || len(second) != 1 {
 			t.Fatalf("receive after the timeout: %v %v", second, err)
 		}
 	}
-	if el := time.Since(start); el < vis*8/10 {
+	if el := time.Since(start); el < vis {
 		t.Errorf("redelivered after %v, before the visibility timeout %v", el, vis)
 	}
 	if second[0].ReceiveCount != 2 || string(second[0].Body) != "m" {
@@ -523,8 +523,10 @@ func fIFORedeliveryKeepsOrderAndDedup(t *testing.T, h Harness) {
 	}
 	var got []string
 	for len(got) < 3 {
-		receivedAt := time.Now()
 		ds, err := b.Receive(ctx, "q", system.ReceiveOptions{Max: 10}, nil)
+		// After the call returns, not before: the receive waits out 0a's timeout, and an
+		// acknowledgement counts as late only by what the test itself took after it.
+		receivedAt := time.Now()
 		if err != nil {
 			t.Fatal(err)
 		}
