@@ -17,7 +17,7 @@ const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }
 // request and serves the rest; so does this. Any other uncaught error still ends the
 // process, loudly.
 process.on('uncaughtException', (err) => {
-  if (err && err.code === 'ECONNRESET') {
+  if (err && err.code === 'ECONNRESET' && err.message === 'aborted') {
     console.error(`dynalite: a client went away in the middle of a request (${err.message}); dropped it`)
     return
   }
