@@ -274,7 +274,7 @@ func waitWindowRatio(r *result.Result, bound float64, judged time.Duration) (win
 			continue
 		}
 		// Whole numbers (queued requests, completions per interval) sum exactly.
-		queued, done := windowSums(s.QueueDepth, w, 1), windowSums(counts(s.ThroughputRPS, r.Series.IntervalS), w, 1)
+		queued, done := windowSums(s.QueueDepth, w), windowSums(counts(s.ThroughputRPS, r.Series.IntervalS), w)
 		for i := w - 1; i < len(off); i++ {
 			switch {
 			case queued[i] > 0 && done[i] > 0:
@@ -327,7 +327,7 @@ func busiestWindow(r *result.Result, judged time.Duration) (end, w int, offered 
 	if w < 1 || len(off) < w {
 		return 0, 0, nil, false
 	}
-	offered, end = windowSums(off, w, 1), w-1
+	offered, end = windowSums(off, w), w-1
 	for i := w; i < len(off); i++ {
 		if offered[i] > offered[end] {
 			end = i
@@ -345,15 +345,15 @@ func counts(rates []float64, secs float64) []float64 {
 	return out
 }
 
-// windowSums returns k × the sum of x[i-w+1 .. i] at each i ≥ w-1: the window of w
-// intervals ending at i.
-func windowSums(x []float64, w int, k float64) []float64 {
+// windowSums returns the sum of x[i-w+1 .. i] at each i ≥ w-1: the window of w intervals
+// ending at i.
+func windowSums(x []float64, w int) []float64 {
 	out := make([]float64, len(x))
 	acc := 0.0
 	for i, v := range x {
-		acc += v * k
+		acc += v
 		if i >= w {
-			acc -= x[i-w] * k
+			acc -= x[i-w]
 		}
 		out[i] = acc
 	}
@@ -452,8 +452,8 @@ func throttleWindowRatio(r *result.Result, theta float64, judged time.Duration) 
 			continue
 		}
 		// Whole numbers (throttled and completed per interval) sum exactly.
-		thr := windowSums(s.Throttled, w, 1)
-		done := windowSums(counts(s.ThroughputRPS, r.Series.IntervalS), w, 1)
+		thr := windowSums(s.Throttled, w)
+		done := windowSums(counts(s.ThroughputRPS, r.Series.IntervalS), w)
 		if first, over := runStart(end, w, func(i int) bool { return thr[i] > 0 && thr[i] > theta*(thr[i]+done[i]) }); over && offered[first] > 0 && offered[first]/busiest < best.ratio {
 			best = windowEstimate{ratio: offered[first] / busiest, basis: fmt.Sprintf(
 				"%s's throttled share passed %g%% from the %s window ending %s on (%s offered; %s in the busiest)",

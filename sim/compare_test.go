@@ -90,38 +90,31 @@ func TestCompareRefusesWhatItCannotDo(t *testing.T) {
 	require.ErrorContains(t, err, "no scenarios")
 }
 
-// estimate is EstimateFromRun's figures, unpacked.
-func estimate(sc *scenarios.Scenario, slos []scenarios.SLO, judged time.Duration, r *result.Result) (load, spread float64, bound, ok bool) {
-	e, ok := EstimateFromRun(sc, slos, judged, r)
-	return e.Load, e.Spread, e.Bound, ok
-}
-
 func TestEstimateFromRun(t *testing.T) {
 	sc := &scenarios.Scenario{Workload: scenarios.Workload{Users: 8_000_000},
 		Regions:    []*scenarios.Region{{Name: "r", APIGatewayRateRPS: 10_000}},
 		Components: []*scenarios.Component{{Name: "api", Kind: scenarios.KindGateway, Region: "r", Gateway: &scenarios.Gateway{}}}}
 	// A limit bound at 4,000/s of a 5,000/s peak: 4/5 of the load.
 	r := &result.Result{Workload: result.Workload{PeakRPS: 5000}, Breaks: []result.Break{{Component: "fn", Limit: "account concurrency", OfferedRPS: 4000}}}
-	est, spread, bound, ok := estimate(sc, nil, 10*time.Minute, r)
+	e, ok := EstimateFromRun(sc, nil, 10*time.Minute, r)
 	require.True(t, ok)
-	require.True(t, bound)
-	require.Equal(t, 6_400_000.0, est)
-	require.Equal(t, 0.03, spread)
-	e, _ := EstimateFromRun(sc, nil, 10*time.Minute, r)
+	require.True(t, e.Bound)
+	require.Equal(t, 6_400_000.0, e.Load)
+	require.Equal(t, 0.03, e.Spread)
 	require.Equal(t, "the run's first limit, fn's account concurrency, bound at 4000/s offered, of a 5000/s peak", e.Basis)
 	// Nothing bound: the headroom of the closest limit, here the function's 1,000 against a
 	// peak of 800 (1.25) before the gateway's 10,000/s against 5,000/s (2).
 	r = &result.Result{Workload: result.Workload{PeakRPS: 5000}, Components: []result.Component{{Capacity: 1000, PeakConcurrency: 800}}}
-	est, spread, bound, ok = estimate(sc, nil, 10*time.Minute, r)
+	e, ok = EstimateFromRun(sc, nil, 10*time.Minute, r)
 	require.True(t, ok)
-	require.False(t, bound)
-	require.Equal(t, 10_000_000.0, est)
-	require.Equal(t, 0.05, spread)
+	require.False(t, e.Bound)
+	require.Equal(t, 10_000_000.0, e.Load)
+	require.Equal(t, 0.05, e.Spread)
 	r.Components[0].PeakConcurrency = 200 // now the gateway is closest
 	e, _ = EstimateFromRun(sc, nil, 10*time.Minute, r)
 	require.Equal(t, 16_000_000.0, e.Load)
 	require.Equal(t, "nothing bound; API Gateway's account throttle of 10000/s in region r over the run's 5000/s peak", e.Basis)
-	_, _, _, ok = estimate(sc, nil, 10*time.Minute, &result.Result{})
+	_, ok = EstimateFromRun(sc, nil, 10*time.Minute, &result.Result{})
 	require.False(t, ok, "no limit in sight: no estimate")
 }
 
@@ -150,36 +143,35 @@ func TestEstimateFromRunThrottleWindow(t *testing.T) {
 		Components: []result.Component{{Name: "quiet", Series: &result.Series{ThroughputRPS: make([]float64, 8), Throttled: make([]float64, 8)}}, fn},
 		Breaks:     []result.Break{{OfferedRPS: 750}},
 	}
-	est, spread, bound, ok := estimate(sc, slos, 3*time.Minute, r)
+	e, ok := EstimateFromRun(sc, slos, 3*time.Minute, r)
 	require.True(t, ok)
-	require.True(t, bound)
-	require.Equal(t, 0.02, spread)
-	require.InDelta(t, 1_500_000.0, est, 1e-6)
-	e, _ := EstimateFromRun(sc, slos, 3*time.Minute, r)
+	require.True(t, e.Bound)
+	require.Equal(t, 0.02, e.Spread)
+	require.InDelta(t, 1_500_000.0, e.Load, 1e-6)
 	require.Equal(t, "fn's throttled share passed 1% from the 3m window ending 0:06 on (500/s offered; 700/s in the busiest)", e.Basis)
 	// A 1.1% bound is first exceeded over minutes 4–6 (1,090 of 19,090, 5.7%): 18/21.
 	slos[1].Value = 0.011
-	est, _, _, _ = estimate(sc, slos, 3*time.Minute, r)
-	require.InDelta(t, 1_800_000.0, est, 1e-6)
+	e, _ = EstimateFromRun(sc, slos, 3*time.Minute, r)
+	require.InDelta(t, 1_800_000.0, e.Load, 1e-6)
 	// No throttle-ratio SLO, or probes that run the whole horizon: the first break decides.
-	est, spread, _, _ = estimate(sc, slos[:1], 3*time.Minute, r)
-	require.Equal(t, 0.03, spread)
-	require.InDelta(t, 2_100_000.0*750/800, est, 1e-6)
-	est, spread, _, _ = estimate(sc, slos, 0, r)
-	require.Equal(t, 0.03, spread)
-	require.InDelta(t, 2_100_000.0*750/800, est, 1e-6)
+	e, _ = EstimateFromRun(sc, slos[:1], 3*time.Minute, r)
+	require.Equal(t, 0.03, e.Spread)
+	require.InDelta(t, 2_100_000.0*750/800, e.Load, 1e-6)
+	e, _ = EstimateFromRun(sc, slos, 0, r)
+	require.Equal(t, 0.03, e.Spread)
+	require.InDelta(t, 2_100_000.0*750/800, e.Load, 1e-6)
 	// A throttled burst in the first minutes (over 1.1% in the window of minutes 0–2, not
 	// over it in the next one) is not the run of windows over the bound that holds the
 	// busiest: the estimate stays.
 	fn.Series.Throttled[0] = 5000
-	est, _, _, _ = estimate(sc, slos, 3*time.Minute, r)
-	require.InDelta(t, 1_800_000.0, est, 1e-6)
+	e, _ = EstimateFromRun(sc, slos, 3*time.Minute, r)
+	require.InDelta(t, 1_800_000.0, e.Load, 1e-6)
 	// Nor is a run that ends before the busiest window: with none in it, the first break
 	// decides.
 	fn.Series.Throttled[6], fn.Series.Throttled[7] = 0, 0
-	est, spread, _, _ = estimate(sc, slos, 3*time.Minute, r)
-	require.Equal(t, 0.03, spread)
-	require.InDelta(t, 2_100_000.0*750/800, est, 1e-6)
+	e, _ = EstimateFromRun(sc, slos, 3*time.Minute, r)
+	require.Equal(t, 0.03, e.Spread)
+	require.InDelta(t, 2_100_000.0*750/800, e.Load, 1e-6)
 }
 
 // Nothing bound, probes judged over 2 minutes: the busiest window is minutes 1–2 (200 + 300
@@ -211,23 +203,22 @@ func TestEstimateFromRunErlangPools(t *testing.T) {
 	}
 	throttle, err := scenarios.ParseSLO("throttle_ratio<=0.01")
 	require.NoError(t, err)
-	est, spread, bound, ok := estimate(sc, []scenarios.SLO{throttle}, 2*time.Minute, r)
+	e, ok := EstimateFromRun(sc, []scenarios.SLO{throttle}, 2*time.Minute, r)
 	require.True(t, ok)
-	require.False(t, bound)
-	require.Equal(t, 0.03, spread)
-	require.InDelta(t, 1_000_000*erlangBLoad(5, 0.01), est, 1e-6)
-	require.InDelta(t, 1_360_800, est, 100)
-	e, _ := EstimateFromRun(sc, []scenarios.SLO{throttle}, 2*time.Minute, r)
+	require.False(t, e.Bound)
+	require.Equal(t, 0.03, e.Spread)
+	require.InDelta(t, 1_000_000*erlangBLoad(5, 0.01), e.Load, 1e-6)
+	require.InDelta(t, 1_360_800, e.Load, 100)
 	require.Equal(t, "nothing bound; the 5 executions of g carry 1.4 Erlangs with 1% refused (Erlang B), against 1.0 busy in the busiest 2m", e.Basis)
 
 	r.Components = append(r.Components, result.Component{Name: "pool", Capacity: 100, PeakConcurrency: 90})
-	est, spread, _, _ = estimate(sc, []scenarios.SLO{throttle}, 2*time.Minute, r)
-	require.InDelta(t, 1_000_000*100.0/90, est, 1e-6)
-	require.Equal(t, 0.05, spread)
+	e, _ = EstimateFromRun(sc, []scenarios.SLO{throttle}, 2*time.Minute, r)
+	require.InDelta(t, 1_000_000*100.0/90, e.Load, 1e-6)
+	require.Equal(t, 0.05, e.Spread)
 
 	r.Components = r.Components[:3]
-	est, _, _, _ = estimate(sc, nil, 2*time.Minute, r)
-	require.InDelta(t, 1_000_000*5.0/4, est, 1e-6)
+	e, _ = EstimateFromRun(sc, nil, 2*time.Minute, r)
+	require.InDelta(t, 1_000_000*5.0/4, e.Load, 1e-6)
 }
 
 // The API-latency estimate, by hand: one-minute intervals, probes judged over 2 minutes, an
@@ -259,22 +250,21 @@ func TestEstimateFromRunWaitWindow(t *testing.T) {
 		},
 		Breaks: []result.Break{{OfferedRPS: 450}},
 	}
-	est, spread, bound, ok := estimate(sc, slo("api.p99<=300ms"), 2*time.Minute, r)
+	e, ok := EstimateFromRun(sc, slo("api.p99<=300ms"), 2*time.Minute, r)
 	require.True(t, ok)
-	require.True(t, bound)
-	require.Equal(t, 0.02, spread)
-	require.InDelta(t, 700_000.0, est, 1e-6)
-	e, _ := EstimateFromRun(sc, slo("api.p99<=300ms"), 2*time.Minute, r)
+	require.True(t, e.Bound)
+	require.Equal(t, 0.02, e.Spread)
+	require.InDelta(t, 700_000.0, e.Load, 1e-6)
 	require.Equal(t, "the VM tiers' and server pools' mean waits passed 300ms from the 2m window ending 0:04 on (350/s offered; 450/s in the busiest)", e.Basis)
-	est, _, _, _ = estimate(sc, slo("api.mean<100ms"), 2*time.Minute, r)
-	require.InDelta(t, 500_000.0, est, 1e-6)
+	e, _ = EstimateFromRun(sc, slo("api.mean<100ms"), 2*time.Minute, r)
+	require.InDelta(t, 500_000.0, e.Load, 1e-6)
 	// An end-to-end bound is not judged by these queues: the first break decides.
-	est, spread, _, _ = estimate(sc, slo("end_to_end.p99<=300ms"), 2*time.Minute, r)
-	require.Equal(t, 0.03, spread)
-	require.InDelta(t, 900_000.0*450/500, est, 1e-6)
+	e, _ = EstimateFromRun(sc, slo("end_to_end.p99<=300ms"), 2*time.Minute, r)
+	require.Equal(t, 0.03, e.Spread)
+	require.InDelta(t, 900_000.0*450/500, e.Load, 1e-6)
 	// A server pool whose queue nothing leaves from minute 2 on waits without bound: the
 	// run of windows over 300 ms now starts at minutes 1–2.
 	r.Components = append(r.Components, queue("pool", scenarios.KindPool, []float64{0, 0, 5, 5, 5}, []float64{0, 0, 0, 0, 0}))
-	est, _, _, _ = estimate(sc, slo("api.p99<=300ms"), 2*time.Minute, r)
-	require.InDelta(t, 500_000.0, est, 1e-6)
+	e, _ = EstimateFromRun(sc, slo("api.p99<=300ms"), 2*time.Minute, r)
+	require.InDelta(t, 500_000.0, e.Load, 1e-6)
 }
