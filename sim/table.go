@@ -143,12 +143,14 @@ func (t *table) call(now Time, write bool) (Time, bool) {
 	return lat, true
 }
 
+// bindCapacity records a throttle's limit the first time it binds. It is called for every
+// throttled call, so it builds nothing (not even the limit's name) once the flag is set.
 func (t *table) bindCapacity(write bool) {
-	flag, dir, od, spec := &t.boundR, "read", &t.rOD, t.spec.Table
+	flag, dir, limit, od, spec := &t.boundR, "read", "read capacity", &t.rOD, t.spec.Table
 	if write {
-		flag, dir, od = &t.boundW, "write", &t.wOD
+		flag, dir, limit, od = &t.boundW, "write", "write capacity", &t.wOD
 	}
-	t.m.bindOnce(flag, &t.node, dir+" capacity", func() string {
+	t.m.bindOnce(flag, &t.node, limit, func() string {
 		if t.provisioned {
 			return fmt.Sprintf("provisioned %g WCU / %g RCU with %g s of burst exhausted", spec.ProvisionedWCU, spec.ProvisionedRCU, spec.BurstSeconds)
 		}
