@@ -1,5 +1,7 @@
 package sim
 
+import "unsafe"
+
 // ring is a growable FIFO of values. It reuses its buffer, so a queue that has reached its
 // working size pushes and pops without allocating.
 type ring[T any] struct {
@@ -41,4 +43,19 @@ func (q *ring[T]) pop() T {
 	}
 	q.size--
 	return v
+}
+
+// prefetchAhead asks the CPU for the element k places behind the oldest, if there is one,
+// without waiting for it. A long line read back slowly (an overloaded tier's waiting calls,
+// popped one per freed worker) has left the cache long before its head is read; touching
+// each element a few pops early hides that miss.
+func (q *ring[T]) prefetchAhead(k int) {
+	if k >= q.size {
+		return
+	}
+	i := q.head + k
+	if i >= len(q.buf) {
+		i -= len(q.buf)
+	}
+	prefetch(unsafe.Pointer(&q.buf[i]))
 }

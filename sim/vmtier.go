@@ -298,6 +298,7 @@ func (t *vmtier) releaseWorker(i int32, now Time) {
 	t.st.busy.Add(now, -1)
 	in := &t.inst[i]
 	for in.wait.len() > 0 {
+		in.wait.prefetchAhead(waitAhead)
 		c := in.wait.pop()
 		if now-c.at > t.timeout {
 			t.abandon(c, now)
@@ -308,6 +309,10 @@ func (t *vmtier) releaseWorker(i int32, now Time) {
 	}
 	in.free++
 }
+
+// waitAhead is how many calls behind the head of a waiting line releaseWorker asks the CPU
+// for: far enough that the line has arrived when that call's turn comes.
+const waitAhead = 8
 
 // abandon drops call c, which waited too long for a worker.
 func (t *vmtier) abandon(c tierCall, now Time) {
