@@ -357,7 +357,10 @@ func (q *queue) deadLetter(now Time, msg qmsg) {
 	if q.order != nil {
 		q.order.drop(q.m, msg.r)
 	}
-	q.st.done(now, now-msg.sent)
+	// The message left the receive's busy count when its batch was given back (giveBack):
+	// it leaves the queue without being counted out of service a second time.
+	q.st.completed++
+	leave(&q.st, now, msg.sent)
 	q.deadLettered++
 	q.m.bindOnce(&q.boundDLQ, &q.node, "max receives", func() string {
 		return fmt.Sprintf("a message was received %d times without being processed (visibility timeout %v) and moved to %s",

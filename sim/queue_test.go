@@ -34,6 +34,14 @@ func TestAlwaysThrottledConsumerDeadLettersAfterMaxReceivesTimesVisibility(t *te
 	require.Equal(t, qc.deadLettered, dlq.st.offered)
 	require.Equal(t, qc.deadLettered, m.failed)
 	require.Equal(t, qc.deadLettered, qc.st.completed, "a dead-lettered message leaves the queue")
+	// Nothing stays in service (every receive is throttled and given back at once), and the
+	// queue holds what has arrived and not yet been dead-lettered: the 13 arrivals of the
+	// last 90 s, all waiting to come back. A dead letter counted out of service twice drove
+	// busy to −501 and left each one in the depth for good (max depth 514).
+	require.Equal(t, int64(0), qc.st.busy.Value())
+	require.Equal(t, receivesPending(qc)+int64(qc.visible.len()), qc.st.inSys.Value())
+	require.Equal(t, int64(13), qc.st.inSys.Value())
+	require.LessOrEqual(t, qc.maxDepth, int64(13))
 	s := qc.st.sojourn
 	require.Equal(t, 90_000.0, s.MeanMS())
 	require.Equal(t, 90*Second, s.max)
