@@ -49,14 +49,17 @@ type puller interface {
 // two controllers' ticks.
 type deployment struct {
 	node
-	dspec                    *scenarios.Deployment
-	nodeType                 *scenarios.InstanceType
-	fit                      scenarios.Fit
-	svc, startUp, imagePull  Sampler
-	nodeReady                Sampler
-	calls                    []fnCall
-	queues                   []*queue
-	qNext                    int
+	dspec                   *scenarios.Deployment
+	nodeType                *scenarios.InstanceType
+	fit                     scenarios.Fit
+	svc, startUp, imagePull Sampler
+	nodeReady               Sampler
+	calls                   []fnCall
+	queues                  []*queue
+	qNext                   int
+	// recvWakeAt is when a FIFO queue's next ReceiveMessage call is allowed, for idle workers
+	// held back by its per-action limit; -1 when none is pending.
+	recvWakeAt               Time
 	conc                     int
 	hpaPeriod, scan          Time
 	stabilization, unneeded  Time
@@ -149,6 +152,7 @@ const (
 	opPodWorkDone
 	opHPA
 	opProvision
+	opReceiveWake
 )
 
 // waitedTooLong is how long work must have waited for a worker, while pods wait for nodes
@@ -161,7 +165,7 @@ func newDeployment(m *Model, n *node, c *scenarios.Component) (component, error)
 	if spec == nil {
 		return nil, fmt.Errorf("no deployment settings")
 	}
-	d := &deployment{node: *n, dspec: spec, conc: spec.Concurrency, bound: map[string]bool{}}
+	d := &deployment{node: *n, dspec: spec, conc: spec.Concurrency, bound: map[string]bool{}, recvWakeAt: -1}
 	for _, s := range []struct {
 		key string
 		in  scenarios.Dist
@@ -277,7 +281,11 @@ func (d *deployment) dispatch() {
 			d.begin(podWork{pod: w.pod, r: s.r, start: s.at, failed: failed}, end)
 			continue
 		}
-		q := d.nextQueue()
+		q := d.nextQueue(now)
+		if q == nil { // messages wait only in FIFO queues out of receive calls
+			d.idle = append(d.idle, w)
+			return
+		}
 		b := q.takeBatch(now, d.dspec.BatchSize)
 		d.st.offer()
 		d.st.admit(now)
@@ -297,17 +305,30 @@ func (d *deployment) visible() bool {
 	return false
 }
 
-// nextQueue returns the next queue in turn that has visible messages.
-func (d *deployment) nextQueue() *queue {
+// nextQueue returns the next queue in turn that has visible messages and, for a FIFO queue,
+// a ReceiveMessage call within its per-action limit (taken now, as the Lambda mapping takes
+// it). When only FIFO queues out of calls have messages it returns nil, and the workers are
+// woken when the earliest of them has a call again.
+func (d *deployment) nextQueue(now Time) *queue {
 	for range d.queues {
 		q := d.queues[d.qNext]
 		d.qNext++
 		if d.qNext == len(d.queues) {
 			d.qNext = 0
 		}
-		if q.visible.len() > 0 {
-			return q
+		if q.visible.len() == 0 {
+			continue
 		}
+		if q.fifo != nil {
+			if ok, next := q.fifo.receiveCall(now); !ok {
+				if d.recvWakeAt < 0 || next < d.recvWakeAt {
+					d.recvWakeAt = next
+					d.m.k.Schedule(next, d.id, opReceiveWake, 0)
+				}
+				continue
+			}
+		}
+		return q
 	}
 	return nil
 }
@@ -524,6 +545,11 @@ func (d *deployment) Handle(op int32, arg int64) {
 	case opProvision:
 		d.provision(now)
 		d.m.k.Schedule(now+d.scan, d.id, opProvision, 0)
+	case opReceiveWake:
+		if now == d.recvWakeAt {
+			d.recvWakeAt = -1
+		}
+		d.dispatch()
 	}
 }
 
@@ -662,9 +688,24 @@ func (d *deployment) usage(span Time) []result.Usage {
 		{Price: "eks.cluster_hours", Item: "EKS control plane", Quantity: span.Seconds() / 3600, Fixed: true},
 	}
 	if len(d.queues) > 0 {
+		// An idle worker polls the queues in turn: its empty receives are shared among them,
+		// each priced as its kind (a FIFO queue's requests cost more).
 		idle := max(0, d.slots.Area(now)-d.st.busy.Area(now))
-		out = append(out, result.Usage{Price: "sqs.standard.requests", Item: "ReceiveMessage, empty (idle pod workers' 20 s long polls)",
-			Quantity: math.Floor(idle / float64(longPoll))})
+		polls := int64(math.Floor(idle / float64(longPoll)))
+		fifo := int64(0)
+		for _, q := range d.queues {
+			if q.fifo != nil {
+				fifo++
+			}
+		}
+		n := int64(len(d.queues))
+		const item = "ReceiveMessage, empty (idle pod workers' 20 s long polls)"
+		if std := polls * (n - fifo) / n; fifo < n {
+			out = append(out, result.Usage{Price: "sqs.standard.requests", Item: item, Quantity: float64(std)})
+		}
+		if fifo > 0 {
+			out = append(out, result.Usage{Price: "sqs.fifo.requests", Item: item, Quantity: float64(polls - polls*(n-fifo)/n)})
+		}
 	}
 	return out
 }

@@ -173,3 +173,37 @@ func TestDeploymentCPUMetricWaitsTheReadinessDelay(t *testing.T) {
 		require.Equal(t, step.want, k.replicas.Value(), "at %v", time.Duration(step.at))
 	}
 }
+
+// Pods pulling a FIFO queue make ReceiveMessage calls within the queue's per-action limit,
+// as the Lambda mapping does: 300 calls/s with batches of 1 cap them at 300 messages/s
+// (plus the bucket's first second), although 900 workers of 1 ms could take the 5,000/s
+// that arrive. Their idle polls are priced as FIFO requests.
+func TestDeploymentPullsAFIFOQueueWithinItsReceiveLimit(t *testing.T) {
+	q := fifoQueueComp("q", "k", "request", 1)
+	q.Queue.OrderKeys = nil
+	pub := fn("pub", time.Millisecond, func(f *scenarios.Function) { f.Calls = []scenarios.Call{{To: "events"}} })
+	topic := &scenarios.Component{Name: "events", Kind: scenarios.KindTopic, Topic: &scenarios.Topic{
+		PublishLatency: constant(time.Millisecond), DeliveryLatency: constant(time.Millisecond),
+		Routes: []scenarios.Route{{To: "q"}}, FIFO: true, GroupBy: "request", GroupRPS: 1e6, FifoTopicRPS: 1e6,
+	}}
+	k := deploymentComp("k", func(d *scenarios.Deployment) {
+		d.Concurrency, d.ServiceTime, d.MinReplicas = 300, constant(time.Millisecond), 3
+	})
+	sc := kubeScenario(5000, 10*time.Second, "pub", pub, topic, q, k)
+	withFIFOQuotas(sc.Regions[0])
+	sc.Regions[0].LambdaConcurrency = 10000
+	m := runModel(t, sc)
+	qq := comp[*queue](t, m, "q")
+	t0 := 0.2e-3 + 2e-3 // the first arrival, its publish and its delivery
+	calls := 300 + 300*(10-t0)
+	require.InDelta(t, calls, float64(qq.receives), 2)
+	require.InDelta(t, calls, float64(qq.st.completed)+float64(qq.st.busy.Value()), 2)
+	require.Greater(t, qq.fifo.receiveWaits, int64(0))
+	prices := map[string]bool{}
+	for _, u := range comp[*deployment](t, m, "k").usage(10 * Second) {
+		prices[u.Price] = true
+	}
+	require.True(t, prices["sqs.fifo.requests"], "%v", prices)
+	require.False(t, prices["sqs.standard.requests"], "%v", prices)
+	requireChecksPass(t, m)
+}
