@@ -318,3 +318,24 @@ func TestFIFOTopicPerUserGroups(t *testing.T) {
 	require.Equal(t, int64(0), tp.fifo.groupThr)
 	require.Less(t, tp.fifo.byUser.len(), 1000)
 }
+
+// SendMessage calls refused by a FIFO queue's per-action limit are neither sent nor
+// delivered: 500 messages/s sent directly against 300 calls/s bill only the accepted sends,
+// and nothing as SNS deliveries.
+func TestFIFOQueueRefusedSendsAreNotBilledAsDeliveries(t *testing.T) {
+	q := fifoQueueComp("q", "proc", "request", 10)
+	q.Queue.OrderKeys = nil
+	sc := deterministic(500, 10*time.Second, "q", withFIFOQuotas(testRegion()), q, fn("proc", time.Millisecond))
+	m := runModel(t, sc)
+	qq := comp[*queue](t, m, "q")
+	require.Greater(t, qq.fifo.sendThrottled, int64(1000))
+	require.Equal(t, qq.st.offered, qq.apiSends+qq.fifo.sendThrottled)
+	got := map[string]float64{}
+	for _, u := range qq.usage(10 * Second) {
+		got[u.Price+" "+u.Item] += u.Quantity
+	}
+	require.Equal(t, float64(qq.apiSends), got["sqs.fifo.requests SendMessage"], "%v", got)
+	for k := range got {
+		require.NotContains(t, k, "sns_deliveries")
+	}
+}

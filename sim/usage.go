@@ -123,6 +123,9 @@ func (q *queue) usage(span Time) []result.Usage {
 	}
 	per := chunks(q.m.payloadBytes())
 	fromSNS := q.st.offered - q.apiSends - q.fromDLQ
+	if q.fifo != nil {
+		fromSNS -= q.fifo.sendThrottled // refused SendMessage calls: offered, but neither sent nor delivered
+	}
 	out := []result.Usage{}
 	if q.apiSends > 0 {
 		out = append(out, result.Usage{Price: "sqs." + kind + ".requests", Item: "SendMessage", Quantity: float64(q.apiSends * per)})
