@@ -30,10 +30,10 @@ func TestThresholds(t *testing.T) {
 func TestScenarioSLOs(t *testing.T) {
 	s := load(t, "validate-below", "slos=[end_to_end.p99<=1s]")
 	slos := ScenarioSLOs(s)
-	if len(slos) != 2 || slos[0].Metric != "end_to_end.p99" || slos[1].Metric != "api.p99" || slos[1].Value != 29000 || slos[1].Op != "<" {
-		t.Fatalf("SLOs %+v, want the scenario's, then api p99 < 29s (the integration timeout)", slos)
+	if len(slos) != 2 || slos[0].Metric != "end_to_end.p99" || slos[1].Metric != "api.p99" || slos[1].Value != 30000 || slos[1].Op != "<" {
+		t.Fatalf("SLOs %+v, want the scenario's, then api p99 < 30s (an HTTP API's integration timeout)", slos)
 	}
-	if th := Thresholds(slos); !reflect.DeepEqual(th, map[string][]string{k6Latency: {"p(99)<29000"}}) {
+	if th := Thresholds(slos); !reflect.DeepEqual(th, map[string][]string{k6Latency: {"p(99)<30000"}}) {
 		t.Errorf("thresholds %v", th)
 	}
 }

@@ -17,9 +17,10 @@ const DefaultRegion = "default"
 
 // applyDefaults lays the data file under the scenario tree: the scenario section under the
 // top level, region quotas under each region (creating DefaultRegion when there are none),
-// the kind's defaults under each component, the runtime's cold start under each function
-// that gives no init, and the profile kind's defaults under the profile. The user's
-// values win everywhere because the defaults are the base of each merge.
+// the kind's defaults under each component (with its provisioner's or API type's between
+// them and the component's own), the runtime's cold start under each function that gives
+// no init, and the profile kind's defaults under the profile. The user's values win
+// everywhere because the defaults are the base of each merge.
 func applyDefaults(top, defs *node) *node {
 	if top.kind != mapNode {
 		return top
@@ -53,10 +54,10 @@ func applyDefaults(top, defs *node) *node {
 				continue
 			}
 			c := merge(defs.get("kinds").get(kind), e.val)
-			if Kind(kind) == KindDeployment { // the provisioner's defaults lie between the kind's and the user's
-				p, _ := c.get("provisioner").scalar()
-				if pd := defs.get("provisioners").get(p); pd != nil {
-					c = merge(merge(defs.get("kinds").get(kind), pd), e.val)
+			if sub, ok := subDefaults[Kind(kind)]; ok { // the sub-kind's defaults lie between the kind's and the user's
+				v, _ := c.get(sub.key).scalar()
+				if sd := defs.get(sub.section).get(v); sd != nil {
+					c = merge(merge(defs.get("kinds").get(kind), sd), e.val)
 				}
 			}
 			if Kind(kind) == KindFunction && !hasStem(c, "init") {
@@ -80,6 +81,14 @@ func applyDefaults(top, defs *node) *node {
 		}
 	}
 	return out
+}
+
+// subDefaults names, per kind, the key that selects further defaults and the section of
+// defaults.yaml that holds them: a deployment's provisioner (its delays), a gateway's API
+// type (an HTTP API's timeout and overhead).
+var subDefaults = map[Kind]struct{ key, section string }{
+	KindDeployment: {"provisioner", "provisioners"},
+	KindGateway:    {"api", "apis"},
 }
 
 // hasStem reports whether mapping n has key stem under any unit spelling.

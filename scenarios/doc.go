@@ -14,7 +14,8 @@
 //  2. apply the --set overrides (WithSets) by dotted path;
 //  3. lay the defaults of defaults.yaml underneath: scenario-wide keys, region quotas,
 //     per-kind component defaults, cold-start distributions per runtime, a deployment's
-//     node provisioner's delays, the instance types table;
+//     node provisioner's delays, an HTTP API's timeout and overhead, the instance types
+//     table;
 //  4. decode into the Go types of scenario.go, by reflection (a field's key is its name in
 //     snake_case, a Duration or Dist field takes unit suffixes);
 //  5. validate ranges, references, the graph and the shared quotas.

@@ -471,7 +471,7 @@ func (v *validator) filter(key string, f FilterCond) {
 
 func validateQueue(v *validator, c *Component) {
 	q := c.Queue
-	v.durationIn(compKey(c, "visibility_timeout"), q.VisibilityTimeout, time.Second, 12*time.Hour)
+	v.durationIn(compKey(c, "visibility_timeout"), q.VisibilityTimeout, 0, 12*time.Hour)
 	v.nonNegative(compKey(c, "max_receives"), float64(q.MaxReceives))
 	switch {
 	case q.DeadLetter != "" && q.MaxReceives < 1:
