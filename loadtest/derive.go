@@ -104,6 +104,7 @@ func scaleSets(s *scenarios.Scenario, f float64) (sets, notes []string) {
 		num(p+"api_gateway_rate_rps", r.APIGatewayRateRPS)
 		count(p+"api_gateway_burst", r.APIGatewayBurst, 1)
 		num(p+"sns_publish_rps", r.SNSPublishRPS)
+		num(p+"sns_fifo_publish_rps", r.SNSFifoPublishRPS)
 	}
 	for _, c := range s.Components {
 		p := "components." + c.Name + "."
@@ -133,6 +134,8 @@ func scaleSets(s *scenarios.Scenario, f float64) (sets, notes []string) {
 			} else {
 				num(p+"on_demand_initial_wru", t.OnDemandInitialWRU)
 				num(p+"on_demand_initial_rru", t.OnDemandInitialRRU)
+				num(p+"on_demand_max_wru", t.OnDemandMaxWRU)
+				num(p+"on_demand_max_rru", t.OnDemandMaxRRU)
 			}
 		case scenarios.KindTopic:
 			if c.Topic.PublishRPS > 0 {

@@ -34,6 +34,53 @@ func TestSQSFifoHighThroughputPerRegion(t *testing.T) {
 	}
 }
 
+// SNS publish quotas: standard 30,000/s in us-east-1 (and default), 9,000 in us-west-2 and
+// eu-west-1, 300 elsewhere; FIFO topics have their own, 3,000 elsewhere and the standard
+// figure where the reference gives one for both. Both must be positive.
+func TestSNSFifoPublishQuotaPerRegion(t *testing.T) {
+	regions := "regions: {default: ~, us-east-1: ~, us-west-2: ~, eu-west-1: ~, ap-south-1: ~, raised: {sns_fifo_publish_rps: 5000}}\n"
+	s, err := loadFiles(map[string]string{"s.yaml": regions + pool()}, "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]float64{"default": {30000, 30000}, "us-east-1": {30000, 30000}, "us-west-2": {9000, 9000},
+		"eu-west-1": {9000, 9000}, "ap-south-1": {300, 3000}, "raised": {300, 5000}}
+	for name, q := range want {
+		if r := s.Region(name); r == nil || r.SNSPublishRPS != q[0] || r.SNSFifoPublishRPS != q[1] {
+			t.Errorf("region %s: %+v; want sns_publish_rps %g, sns_fifo_publish_rps %g", name, r, q[0], q[1])
+		}
+	}
+	_, err = loadFiles(map[string]string{"s.yaml": "regions: {r1: {sns_fifo_publish_rps: 0}}\n" + pool()}, "s.yaml")
+	if err == nil || !strings.Contains(err.Error(), "regions.r1.sns_fifo_publish_rps: must be > 0, got 0") {
+		t.Errorf("sns_fifo_publish_rps 0: err = %v", err)
+	}
+}
+
+// DynamoDB on demand: a table serves at most 40,000 WRU and 40,000 RRU per second by
+// default; a scenario may raise either, and neither may be 0.
+func TestOnDemandTableMaximum(t *testing.T) {
+	s, err := loadFiles(map[string]string{"p.yaml": pipeline}, "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb := s.Component("tbl").Table; tb.OnDemandMaxWRU != 40000 || tb.OnDemandMaxRRU != 40000 {
+		t.Errorf("table %+v; want on_demand_max_wru and on_demand_max_rru 40000", tb)
+	}
+	s, err = loadFiles(map[string]string{"p.yaml": pipeline}, "p.yaml", "components.tbl.on_demand_max_wru=80000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb := s.Component("tbl").Table; tb.OnDemandMaxWRU != 80000 || tb.OnDemandMaxRRU != 40000 {
+		t.Errorf("raised table %+v; want on_demand_max_wru 80000, on_demand_max_rru 40000", tb)
+	}
+	for _, key := range []string{"on_demand_max_wru", "on_demand_max_rru"} {
+		_, err := loadFiles(map[string]string{"p.yaml": pipeline}, "p.yaml", "components.tbl."+key+"=0")
+		if err == nil || !strings.Contains(err.Error(), "components.tbl."+key+": must be > 0, got 0") {
+			t.Errorf("%s 0: err = %v", key, err)
+		}
+	}
+}
+
 // An HTTP API's integration timeout is 30 s and it adds < 10 ms at p99; a REST API's is
 // 29 s. The API type's defaults lie under the gateway's own keys.
 func TestHTTPGatewayDefaults(t *testing.T) {

@@ -140,9 +140,13 @@ type Region struct {
 	APIGatewayBurst   int
 	// SNS publish quota (messages per second, account-wide in the region).
 	SNSPublishRPS float64
+	// SNSFifoPublishRPS is the publish quota of the region's FIFO topics, a bucket of its
+	// own: 3,000/s where the standard quota is lower, the standard figure where it is higher
+	// (the reference gives one figure for both there).
+	SNSFifoPublishRPS float64
 	// SNSPublishBurst is how much above the publish quota a short burst may go, as time at
 	// the quota's rate: the throttle is a token bucket holding SNSPublishRPS × this many
-	// tokens (a topic's own PublishRPS gets the same burst time).
+	// tokens (the FIFO quota and a topic's own PublishRPS get the same burst time).
 	SNSPublishBurst Duration
 	// EC2VCPUQuota is the account's running on-demand standard instances quota in vCPUs:
 	// Kubernetes nodes cannot be added beyond it.
@@ -282,6 +286,10 @@ type Table struct {
 	OnDemandInitialWRU float64
 	OnDemandInitialRRU float64
 	OnDemandPeakWindow Duration
+	// On-demand maximum throughput per table and direction (units per second): however
+	// high the previous peak, an on-demand table serves no more than this.
+	OnDemandMaxWRU float64
+	OnDemandMaxRRU float64
 	// Provisioned mode capacity (units per second) and burst (seconds of unused capacity).
 	ProvisionedWCU float64
 	ProvisionedRCU float64

@@ -234,6 +234,7 @@ func (v *validator) regions() {
 		pos("api_gateway_rate_rps", r.APIGatewayRateRPS)
 		pos("api_gateway_burst", float64(r.APIGatewayBurst))
 		pos("sns_publish_rps", r.SNSPublishRPS)
+		pos("sns_fifo_publish_rps", r.SNSFifoPublishRPS)
 		pos("ec2_vcpu_quota", float64(r.EC2VCPUQuota))
 		pos("sqs_fifo_tps", r.SQSFifoTPS)
 		pos("sqs_fifo_high_throughput_tps", r.SQSFifoHighThroughputTPS)
@@ -401,6 +402,8 @@ func validateTable(v *validator, c *Component) {
 		v.positive(compKey(c, "on_demand_initial_wru"), t.OnDemandInitialWRU)
 		v.positive(compKey(c, "on_demand_initial_rru"), t.OnDemandInitialRRU)
 		v.positive(compKey(c, "on_demand_peak_window"), t.OnDemandPeakWindow.Seconds())
+		v.positive(compKey(c, "on_demand_max_wru"), t.OnDemandMaxWRU)
+		v.positive(compKey(c, "on_demand_max_rru"), t.OnDemandMaxRRU)
 	case "provisioned":
 		if !v.given(compKey(c, "provisioned_wcu")) || !v.given(compKey(c, "provisioned_rcu")) {
 			v.missing(compKey(c, "mode"), "provisioned mode needs provisioned_wcu and provisioned_rcu (units per second)")

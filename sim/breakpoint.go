@@ -597,7 +597,8 @@ func newProbePlan(sc *scenarios.Scenario, o bpOptions) *probePlan {
 	return p
 }
 
-// warmCapacity is what a warm on-demand table serves at once: more than any probe offers.
+// warmCapacity is what a warm on-demand table starts with: more than any probe offers, so
+// that only the table's on-demand maximum (on_demand_max_wru, _rru) bounds it.
 const warmCapacity = 1e15
 
 // warm returns the components as a probe at load starts them: the scenario's own, except
@@ -605,7 +606,7 @@ const warmCapacity = 1e15
 // have left them:
 //
 //   - on-demand tables serve the load at once (they served it the day before: twice the
-//     previous peak);
+//     previous peak), up to their on-demand maximum, which no history raises;
 //   - autoscaled deployments start with the replicas the scenario's own day reached at its
 //     peak (nominal, a run at the scenario's load), scaled to the probe's load, within the
 //     pods the cluster can reach and its max_replicas: the HPA and the node provisioner

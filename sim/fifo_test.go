@@ -27,6 +27,7 @@ var fourStates = scenarios.Attribute{Name: "state", Values: []scenarios.Weighted
 
 func withFIFOQuotas(r *scenarios.Region) *scenarios.Region {
 	r.SQSFifoTPS, r.SQSFifoHighThroughputTPS = 300, 70000
+	r.SNSFifoPublishRPS = r.SNSPublishRPS
 	return r
 }
 
@@ -338,4 +339,66 @@ func TestFIFOQueueRefusedSendsAreNotBilledAsDeliveries(t *testing.T) {
 	for k := range got {
 		require.NotContains(t, k, "sns_deliveries")
 	}
+}
+
+// FIFO topics' publishes draw on a regional quota of their own (sns_fifo_publish_rps),
+// apart from the standard topics' sns_publish_rps; both buckets hold one second
+// (sns_publish_burst) of their rate and start full. In a region with 300/s standard and
+// 3,000/s FIFO (SNS's figures outside us-east-1, us-west-2 and eu-west-1), one function
+// publishes each request to a FIFO topic (one group per request), then to a standard one,
+// at 1,000/s for 10 s: arrivals every 1 ms from 1 ms, ≈ 10,000 of them.
+//   - FIFO: 3,000 tokens, refilled at 3,000/s against 1,000/s taken, never run out; nor do
+//     fifo_topic_rps (the same) and the groups (one publish each): all ≈ 10,000 published,
+//     none throttled.
+//   - Standard: the full bucket's 300, then 300/s for the 10 − 0.001 s after the first
+//     publish: 300 + 2,999.7 = 3,299.7 published; the rest throttled by the regional quota.
+//
+// At 5,000/s (the first at 0.2 ms) with fifo_topic_rps raised to 10⁶, the FIFO quota
+// binds: 3,000 + 3,000 × (10 − 0.0002) = 32,999.4 published, and the break names it. A
+// FIFO topic with its own publish_rps (500/s) at 1,000/s uses that instead:
+// 500 + 500 × 9.999 = 5,499.5.
+func TestFIFOTopicHasARegionalPublishQuotaOfItsOwn(t *testing.T) {
+	region := func() *scenarios.Region {
+		reg := withFIFOQuotas(testRegion())
+		reg.SNSPublishRPS, reg.SNSFifoPublishRPS = 300, 3000
+		return reg
+	}
+	fifoTopic := func(name string, topicRPS, ownRPS float64) *scenarios.Component {
+		return &scenarios.Component{Name: name, Kind: scenarios.KindTopic, Topic: &scenarios.Topic{
+			PublishLatency: constant(time.Millisecond), DeliveryLatency: constant(time.Millisecond),
+			FIFO: true, GroupBy: "request", GroupRPS: 300, FifoTopicRPS: topicRPS, PublishRPS: ownRPS,
+		}}
+	}
+	publishes := func(f *scenarios.Function) { f.Calls = []scenarios.Call{{To: "fifo"}, {To: "std"}} }
+
+	std := &scenarios.Component{Name: "std", Kind: scenarios.KindTopic, Topic: &scenarios.Topic{
+		PublishLatency: constant(time.Millisecond), DeliveryLatency: constant(time.Millisecond),
+	}}
+	m := runModel(t, deterministic(1000, 10*time.Second, "pub", region(), fn("pub", time.Millisecond, publishes),
+		fifoTopic("fifo", 3000, 0), std))
+	ft, st := comp[*topic](t, m, "fifo"), comp[*topic](t, m, "std")
+	require.InDelta(t, 10000, float64(ft.published), 1)
+	require.Equal(t, int64(0), ft.st.throttled, "the FIFO quota does not bind at 1,000/s")
+	require.Equal(t, ft.published, st.st.offered, "every request reaches the standard topic")
+	require.InDelta(t, 300+300*(10-0.001), float64(st.published), 1)
+	require.Equal(t, st.st.offered-st.published, st.st.throttled)
+
+	fast := fifoTopic("fifo", 1e6, 0)
+	m = runModel(t, deterministic(5000, 10*time.Second, "pub", region(),
+		fn("pub", time.Millisecond, func(f *scenarios.Function) { f.Calls = []scenarios.Call{{To: "fifo"}} }), fast))
+	ft = comp[*topic](t, m, "fifo")
+	require.InDelta(t, 3000+3000*(10-0.0002), float64(ft.published), 1)
+	require.Equal(t, ft.st.offered-ft.published, ft.st.throttled)
+	require.Zero(t, ft.fifo.topicThr+ft.fifo.groupThr, "only the regional FIFO quota binds")
+	b := findBreak(m, "fifo", "publish quota")
+	require.NotNil(t, b)
+	require.Equal(t, "the SNS FIFO publish quota of region r, 3000/s shared by 1 FIFO topic(s) (sns_fifo_publish_rps)", b.Detail)
+
+	m = runModel(t, deterministic(1000, 10*time.Second, "pub", region(),
+		fn("pub", time.Millisecond, func(f *scenarios.Function) { f.Calls = []scenarios.Call{{To: "fifo"}} }), fifoTopic("fifo", 3000, 500)))
+	ft = comp[*topic](t, m, "fifo")
+	require.InDelta(t, 500+500*(10-0.001), float64(ft.published), 1)
+	b = findBreak(m, "fifo", "publish quota")
+	require.NotNil(t, b)
+	require.Equal(t, "the topic's publish limit of 500/s", b.Detail)
 }

@@ -8,12 +8,13 @@ import (
 )
 
 // fifoTopic is what makes a topic an SNS FIFO topic. A publish needs a token from the
-// region's publish quota (as any topic's), from the topic's own FIFO throughput
-// (fifo_topic_rps, 3,000/s) and from its message group's (group_rps, 300/s); failing any
-// refuses it, and the publisher's invocation fails. Deliveries keep each group's publish
-// order: a message is delivered to its queues no earlier than the group's previous one
-// (equal times run in publish order), so a FIFO queue receives a group's messages in the
-// order they were published.
+// publish quota (the region's FIFO quota, sns_fifo_publish_rps, shared by its FIFO topics
+// and apart from the standard topics' one; or the topic's own publish_rps), from the
+// topic's own FIFO throughput (fifo_topic_rps, 3,000/s) and from its message group's
+// (group_rps, 300/s); failing any refuses it, and the publisher's invocation fails.
+// Deliveries keep each group's publish order: a message is delivered to its queues no
+// earlier than the group's previous one (equal times run in publish order), so a FIFO
+// queue receives a group's messages in the order they were published.
 //
 // Group state: a dense table for a mix attribute; for users, an entry per user who
 // published within the last burst window or has a delivery pending, found through a
@@ -173,7 +174,11 @@ func (f *fifoTopic) admit(now Time, r ReqID) (int32, bool) {
 	case !t.quota.has(now, 1):
 		t.refused(&t.node)
 		t.m.bindOnce(&t.boundQuota, &t.node, "publish quota", func() string {
-			return fmt.Sprintf("the SNS publish quota of region %s, %g/s", t.region.spec.Name, t.region.spec.SNSPublishRPS)
+			if t.quota == &t.own {
+				return fmt.Sprintf("the topic's publish limit of %g/s", t.spec.Topic.PublishRPS)
+			}
+			return fmt.Sprintf("the SNS FIFO publish quota of region %s, %g/s shared by %d FIFO topic(s) (sns_fifo_publish_rps)",
+				t.region.spec.Name, t.region.spec.SNSFifoPublishRPS, t.region.fifoTopics)
 		})
 		return g, false
 	case !f.topicBucket.has(now, 1):

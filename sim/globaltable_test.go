@@ -14,6 +14,7 @@ func onDemandTable(name, region string, wru float64, replicas ...string) *scenar
 	return &scenarios.Component{Name: name, Kind: scenarios.KindTable, Region: region, Table: &scenarios.Table{
 		Mode: "on_demand", ItemKB: 1, WriteLatency: constant(5 * time.Millisecond), ReadLatency: constant(time.Millisecond),
 		OnDemandInitialWRU: wru, OnDemandInitialRRU: 1000, OnDemandPeakWindow: scenarios.Duration(30 * time.Minute),
+		OnDemandMaxWRU: 40000, OnDemandMaxRRU: 40000,
 		Replicas: replicas, ReplicationLag: constant(400 * time.Millisecond),
 	}}
 }

@@ -14,7 +14,9 @@ import (
 //     concurrency draws from its own reservation, which is carved out of the pool; every
 //     other function shares what is left (lambdaLimit − reserved).
 //   - API Gateway: one account token bucket shared by every gateway of the region.
-//   - SNS: one publish-quota token bucket shared by every topic of the region.
+//   - SNS: one publish-quota token bucket shared by every standard topic of the region, and
+//     one shared by its FIFO topics (sns_fifo_publish_rps: AWS gives FIFO topics a quota
+//     of their own, 3,000/s where the standard one is 300 or 1,500).
 //
 // The buckets are lazy (tokenBucket): nothing here costs an event.
 type region struct {
@@ -32,13 +34,16 @@ type region struct {
 	apigw    tokenBucket
 	gateways int
 	sns      tokenBucket
-	topics   int
+	snsFIFO  tokenBucket
+	// topics and fifoTopics count the topics drawing on sns and on snsFIFO.
+	topics, fifoTopics int
 }
 
 func newRegion(m *Model, spec *scenarios.Region) *region {
 	r := &region{m: m, spec: spec, lambdaLimit: int64(spec.LambdaConcurrency)}
 	r.apigw = newTokenBucket(spec.APIGatewayRateRPS, float64(spec.APIGatewayBurst))
 	r.sns = newTokenBucket(spec.SNSPublishRPS, snsBurst(spec, spec.SNSPublishRPS))
+	r.snsFIFO = newTokenBucket(spec.SNSFifoPublishRPS, snsBurst(spec, spec.SNSFifoPublishRPS))
 	return r
 }
 

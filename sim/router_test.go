@@ -152,7 +152,8 @@ func TestLatencyRoutingKeepsEachUserInOneRegion(t *testing.T) {
 func TestRouterRefusesTablesAndTopics(t *testing.T) {
 	regs := regions(1, 100)
 	tbl := &scenarios.Component{Name: "t", Kind: scenarios.KindTable, Table: &scenarios.Table{Mode: "on_demand", ItemKB: 1,
-		OnDemandInitialWRU: 1, OnDemandInitialRRU: 1, OnDemandPeakWindow: scenarios.Duration(time.Minute)}}
+		OnDemandInitialWRU: 1, OnDemandInitialRRU: 1, OnDemandPeakWindow: scenarios.Duration(time.Minute),
+		OnDemandMaxWRU: 40000, OnDemandMaxRRU: 40000}}
 	sc := deterministic(10, time.Second, "dns", regs[0], dns("weighted", scenarios.RouterRoute{To: "t", Weight: 1}), tbl)
 	_, err := build(sc, 1)
 	require.ErrorContains(t, err, "t is a table, which takes no requests from a router")

@@ -16,8 +16,10 @@ func init() { register(scenarios.KindTable, newTable) }
 // invocation that made it. Reads and writes have separate capacity, as in DynamoDB.
 //
 // On-demand mode (onDemand) serves, in each second, up to twice the table's previous peak,
-// and at least the initial capacity. Provisioned mode is a token bucket per direction
-// refilled at the provisioned units per second and holding up to burst_seconds of them.
+// and at least the initial capacity, but never more than the table's on-demand maximum
+// (40,000 units/s per direction by default). Provisioned mode is a token bucket per
+// direction refilled at the provisioned units per second and holding up to burst_seconds
+// of them.
 type table struct {
 	node
 	delay
@@ -32,6 +34,9 @@ type table struct {
 	secUnits       float64
 	peakUnits      float64
 	boundW, boundR bool
+	// boundWMax, boundRMax: the on-demand maximum bound (a limit of its own, so that it is
+	// reported even after the 2 × peak rule throttled first).
+	boundWMax, boundRMax bool
 	// wUnits and rUnits are the capacity units consumed (usage.go).
 	wUnits, rUnits float64
 	// rep is the table's part in a global table (globaltable.go), nil when it has no replicas.
@@ -64,12 +69,13 @@ func newTable(m *Model, n *node, c *scenarios.Component) (component, error) {
 		wru: math.Ceil(spec.ItemKB), rru: math.Ceil(spec.ItemKB / 4), sec: -1}
 	switch spec.Mode {
 	case "", "on_demand":
-		if spec.OnDemandInitialWRU <= 0 || spec.OnDemandInitialRRU <= 0 || spec.OnDemandPeakWindow <= 0 {
-			return nil, fmt.Errorf("on-demand mode needs on_demand_initial_wru, on_demand_initial_rru and on_demand_peak_window > 0")
+		if spec.OnDemandInitialWRU <= 0 || spec.OnDemandInitialRRU <= 0 || spec.OnDemandPeakWindow <= 0 ||
+			spec.OnDemandMaxWRU <= 0 || spec.OnDemandMaxRRU <= 0 {
+			return nil, fmt.Errorf("on-demand mode needs on_demand_initial_wru, on_demand_initial_rru, on_demand_peak_window, on_demand_max_wru and on_demand_max_rru > 0")
 		}
 		win := Dur(spec.OnDemandPeakWindow.D())
-		t.wOD = onDemand{initial: spec.OnDemandInitialWRU, window: win, sec: -1}
-		t.rOD = onDemand{initial: spec.OnDemandInitialRRU, window: win, sec: -1}
+		t.wOD = onDemand{initial: spec.OnDemandInitialWRU, maxUnits: spec.OnDemandMaxWRU, window: win, sec: -1}
+		t.rOD = onDemand{initial: spec.OnDemandInitialRRU, maxUnits: spec.OnDemandMaxRRU, window: win, sec: -1}
 	case "provisioned":
 		if spec.ProvisionedWCU <= 0 || spec.ProvisionedRCU <= 0 {
 			return nil, fmt.Errorf("provisioned mode needs provisioned_wcu and provisioned_rcu > 0")
@@ -145,10 +151,22 @@ func (t *table) call(now Time, write bool) (Time, bool) {
 
 // bindCapacity records a throttle's limit the first time it binds. It is called for every
 // throttled call, so it builds nothing (not even the limit's name) once the flag is set.
+// An on-demand table's maximum is a limit of its own: a table ramping up is throttled by
+// the 2 × peak rule first, and by the maximum once twice its peak would exceed it.
 func (t *table) bindCapacity(write bool) {
 	flag, dir, limit, od, spec := &t.boundR, "read", "read capacity", &t.rOD, t.spec.Table
 	if write {
 		flag, dir, limit, od = &t.boundW, "write", "write capacity", &t.wOD
+	}
+	if !t.provisioned && od.capped() {
+		maxFlag, maxLimit, key := &t.boundRMax, "on-demand maximum read throughput", "on_demand_max_rru"
+		if write {
+			maxFlag, maxLimit, key = &t.boundWMax, "on-demand maximum write throughput", "on_demand_max_wru"
+		}
+		t.m.bindOnce(maxFlag, &t.node, maxLimit, func() string {
+			return fmt.Sprintf("the table's on-demand maximum of %.0f %s units/s (%s)", od.maxUnits, dir, key)
+		})
+		return
 	}
 	t.m.bindOnce(flag, &t.node, limit, func() string {
 		if t.provisioned {
@@ -184,20 +202,24 @@ func (t *table) report(c *result.Component) {
 // onDemand is the capacity of one direction of an on-demand table, in units per second.
 //
 // DynamoDB serves at once up to twice the table's previous peak, and adapts to a new peak
-// within peak_window (30 minutes). The lazy approximation: consumption is counted per
-// whole second; the limit in a second is max(initial, 2 × the highest per-second
-// consumption of a second that ended at least peak_window ago). Only served units count
-// toward a peak, so a throttled surge does not raise the limit by itself. Seconds are closed
-// when the next call comes, and only rising peaks are queued for settling (a lower peak
-// behind a higher one can never be the maximum), so a call costs O(1) amortised and no event.
+// within peak_window (30 minutes), but never beyond the table's on-demand maximum
+// throughput (the table-level quota, 40,000 units/s per direction by default:
+// on_demand_max_wru, on_demand_max_rru). The lazy approximation: consumption is counted
+// per whole second; the limit in a second is min(maximum, max(initial, 2 × the highest
+// per-second consumption of a second that ended at least peak_window ago)). Only served
+// units count toward a peak, so a throttled surge does not raise the limit by itself.
+// Seconds are closed when the next call comes, and only rising peaks are queued for
+// settling (a lower peak behind a higher one can never be the maximum), so a call costs
+// O(1) amortised and no event.
 type onDemand struct {
-	initial float64
-	window  Time
-	sec     int64   // the current second
-	used    float64 // units served in the current second
-	limit   float64 // the limit in force in the current second
-	settled float64 // highest per-second consumption settled (older than window)
-	rising  ring[peakMark]
+	initial  float64
+	maxUnits float64 // the on-demand maximum: the limit never exceeds it
+	window   Time
+	sec      int64   // the current second
+	used     float64 // units served in the current second
+	limit    float64 // the limit in force in the current second
+	settled  float64 // highest per-second consumption settled (older than window)
+	rising   ring[peakMark]
 	// lastQueued is the units of the last mark queued (0 when the queue has drained).
 	lastQueued float64
 	peak       float64 // highest per-second consumption seen (the reported figure)
@@ -230,9 +252,13 @@ func (o *onDemand) roll(now Time) {
 		if o.rising.len() == 0 {
 			o.lastQueued = 0
 		}
-		o.limit = max(o.initial, 2*o.settled)
+		o.limit = min(o.maxUnits, max(o.initial, 2*o.settled))
 	}
 }
+
+// capped reports whether the limit in force is the on-demand maximum, less than the
+// previous peak would allow.
+func (o *onDemand) capped() bool { return o.maxUnits < max(o.initial, 2*o.settled) }
 
 // close queues the second that just ended as a candidate previous peak. A second no higher
 // than the last one queued can never become the maximum (that one settles first), so the

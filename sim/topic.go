@@ -10,11 +10,11 @@ import (
 func init() { register(scenarios.KindTopic, newTopic) }
 
 // topic is an SNS standard topic. A publish takes a token from the publish quota (the
-// region's, shared by its topics, or the topic's own), the publisher waits the publish
-// latency, and each subscription whose filter policy matches the request's attributes gets
-// a copy after the delivery latency: one event per delivered message, which is the arrival
-// at the subscribed queue. Each copy holds the request until its queue is done with it. A
-// message no filter matches is dropped (counted as unrouted), as SNS does.
+// region's, shared by its standard topics, or the topic's own), the publisher waits the
+// publish latency, and each subscription whose filter policy matches the request's
+// attributes gets a copy after the delivery latency: one event per delivered message, which
+// is the arrival at the subscribed queue. Each copy holds the request until its queue is
+// done with it. A message no filter matches is dropped (counted as unrouted), as SNS does.
 //
 // Filters are compiled to bit masks over the workload mix's value indices, so routing a
 // message compares no strings.
@@ -22,7 +22,7 @@ type topic struct {
 	node
 	delay
 	pubLat, delLat Sampler
-	quota          *tokenBucket // the region's, or own
+	quota          *tokenBucket // the region's (its FIFO quota for a FIFO topic), or own
 	own            tokenBucket
 	routes         []topicRoute
 	fifo           *fifoTopic // nil: a standard topic (fifotopic.go)
@@ -70,16 +70,24 @@ func newTopic(m *Model, n *node, c *scenarios.Component) (component, error) {
 	}
 	t := &topic{node: *n, pubLat: pub, delLat: del}
 	reg := n.region
-	if spec.PublishRPS > 0 {
+	switch {
+	case spec.PublishRPS > 0:
 		t.own = newTokenBucket(spec.PublishRPS, snsBurst(reg.spec, spec.PublishRPS))
 		t.quota = &t.own
-	} else {
+	case spec.FIFO:
+		// FIFO topics have a regional quota of their own (region.go).
+		if reg.spec.SNSFifoPublishRPS <= 0 {
+			return nil, fmt.Errorf("region %s: sns_fifo_publish_rps must be > 0", reg.spec.Name)
+		}
+		t.quota = &reg.snsFIFO
+		reg.fifoTopics++
+	default:
 		if reg.spec.SNSPublishRPS <= 0 {
 			return nil, fmt.Errorf("region %s: sns_publish_rps must be > 0", reg.spec.Name)
 		}
 		t.quota = &reg.sns
+		reg.topics++
 	}
-	reg.topics++
 	if spec.FIFO {
 		f, err := newFIFOTopic(t, spec)
 		if err != nil {
@@ -158,7 +166,7 @@ func (t *topic) publish(now, at Time, r ReqID) (Time, bool) {
 			if t.quota == &t.own {
 				return fmt.Sprintf("the topic's publish limit of %g/s", t.spec.Topic.PublishRPS)
 			}
-			return fmt.Sprintf("the SNS publish quota of region %s, %g/s shared by %d topic(s)",
+			return fmt.Sprintf("the SNS publish quota of region %s, %g/s shared by %d standard topic(s)",
 				t.region.spec.Name, t.region.spec.SNSPublishRPS, t.region.topics)
 		})
 		return 0, false

@@ -76,6 +76,7 @@ func TestGatewayTableTopicUsage(t *testing.T) {
 	tab := &scenarios.Component{Name: "t", Kind: scenarios.KindTable, Table: &scenarios.Table{
 		Mode: "on_demand", ItemKB: 5, ReadLatency: constant(time.Millisecond), WriteLatency: constant(time.Millisecond),
 		OnDemandInitialWRU: 4000, OnDemandInitialRRU: 12000, OnDemandPeakWindow: scenarios.Duration(30 * time.Minute),
+		OnDemandMaxWRU: 40000, OnDemandMaxRRU: 40000,
 	}}
 	topic := &scenarios.Component{Name: "events", Kind: scenarios.KindTopic, Topic: &scenarios.Topic{
 		PublishLatency: constant(time.Millisecond), DeliveryLatency: constant(time.Millisecond),

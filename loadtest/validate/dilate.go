@@ -41,8 +41,8 @@ var scenarioScaling = map[string]scaling{
 	"WeightedValue.P":          keep,
 	"Region.LambdaConcurrency": keep, "Region.LambdaUnreservedMin": keep, "Region.LambdaScalingBurst": keep,
 	"Region.LambdaScalingRefillRate": perTime, "Region.APIGatewayRateRPS": perTime, "Region.APIGatewayBurst": keep,
-	"Region.SNSPublishRPS": perTime,
-	"Pool.Concurrency":     keep, "Pool.QueueCapacity": keep,
+	"Region.SNSPublishRPS": perTime, "Region.SNSFifoPublishRPS": perTime,
+	"Pool.Concurrency": keep, "Pool.QueueCapacity": keep,
 	"Gateway.RateRPS": perTime, "Gateway.Burst": keep,
 	"Function.MemoryMB": keep, "Function.ReservedConcurrency": keep, "Function.ErrorRate": keep,
 	// A table counts its capacity in one-second windows of the simulator's clock, which do
@@ -50,6 +50,7 @@ var scenarioScaling = map[string]scaling{
 	// too long and throttle what the real run never would. Its limits stay as they are
 	// (the system's store has none); its peak window and latencies dilate.
 	"Table.ItemKB": keep, "Table.OnDemandInitialWRU": keep, "Table.OnDemandInitialRRU": keep,
+	"Table.OnDemandMaxWRU": keep, "Table.OnDemandMaxRRU": keep,
 	"Table.ProvisionedWCU": keep, "Table.ProvisionedRCU": keep, "Table.BurstSeconds": keep,
 	"Topic.PublishRPS":  perTime,
 	"Queue.MaxReceives": keep, "Queue.BatchSize": keep, "Queue.MaxConcurrency": keep,
