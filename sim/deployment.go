@@ -409,6 +409,9 @@ func (d *deployment) workDone(i int32, now Time) {
 		d.idle = append(d.idle, idleWorker{pod: w.pod, gen: p.gen})
 	case p.state == podTerminating && p.busy == 0:
 		d.podGone(w.pod, now)
+		if d.nPend > 0 {
+			d.schedule(now) // its place on the node is free for a pending pod
+		}
 	}
 	switch {
 	case w.q != nil:

@@ -207,3 +207,34 @@ func TestDeploymentPullsAFIFOQueueWithinItsReceiveLimit(t *testing.T) {
 	require.False(t, prices["sqs.standard.requests"], "%v", prices)
 	requireChecksPass(t, m)
 }
+
+// A pod terminated while busy keeps its place on its node until its work is done; the
+// moment it is gone, a pod pending for want of room takes that place, without waiting
+// for the next HPA tick or a node of its own. One node of 3 pods; a message of 5 s
+// arrives at 1 s; at 1.5 s its pod is terminated and a replacement asked for (the node is
+// full); at 6 s the work ends and the replacement is bound to the same node.
+func TestDeploymentPendingPodTakesTheRoomOfAPodThatDrained(t *testing.T) {
+	sc := kubeScenario(1, time.Minute, "q", queueComp("q", "k"), deploymentComp("k", func(d *scenarios.Deployment) {
+		d.ServiceTime = constant(5 * time.Second)
+	}))
+	m, err := build(sc, sc.Seed)
+	require.NoError(t, err)
+	k := comp[*deployment](t, m, "k")
+	m.k.Run(1500 * Millisecond)
+	busy := int32(-1)
+	for i := range k.pods {
+		if k.pods[i].busy > 0 {
+			busy = int32(i)
+		}
+	}
+	require.GreaterOrEqual(t, busy, int32(0), "the first message is being worked on")
+	k.terminate(busy, m.k.now)
+	k.scaleTo(3, m.k.now)
+	require.Equal(t, 1, k.nPend, "the node is full: the replacement waits")
+	m.k.Run(5900 * Millisecond)
+	require.Equal(t, 1, k.nPend)
+	m.k.Run(6100 * Millisecond)
+	require.Equal(t, 0, k.nPend, "bound as soon as the drained pod left")
+	require.Equal(t, 1, k.nLaunched, "no node launched for it")
+	require.Equal(t, 3, k.nodes[0].pods)
+}
