@@ -18,9 +18,11 @@ type ClaimResult struct {
 }
 
 // Ordering counts messages checked for per-key order and those processed out of order.
+// Combined over replications, Checked is their mean and Violations the most any of them had
+// (combine:"max"), so that one replication that broke the order is not averaged away.
 type Ordering struct {
 	// Key is the attribute the order is kept by (the message-group key): "state".
 	Key        string `json:"key"`
 	Checked    int64  `json:"checked"`
-	Violations int64  `json:"violations"`
+	Violations int64  `json:"violations" combine:"max"`
 }

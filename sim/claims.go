@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -103,18 +104,21 @@ func capacityRatio(name string, c scenarios.Claim, ctx *ClaimContext) (string, s
 		return result.VerdictUnknown, fmt.Sprintf("%s meets its SLOs at no load probed", c.Vs)
 	case mine.Status == "below_range" || mine.MaxLoad <= 0:
 		return result.VerdictFails, fmt.Sprintf("%s meets its SLOs at no load probed; %s carries %s %s", name, c.Vs, loadText(theirs.MaxLoad), theirs.Variable)
+	case !sameSLOs(mine, theirs):
+		return result.VerdictUnknown, fmt.Sprintf("%s was searched against %s and %s against %s: the loads meet different objectives",
+			name, sloList(mine), c.Vs, sloList(theirs))
 	}
 	ratio := mine.MaxLoad / theirs.MaxLoad
 	ev := fmt.Sprintf("max %s at SLO: %s %s vs %s %s, ratio %s (needs >= %s)", mine.Variable, name, loadText(mine.MaxLoad), c.Vs, loadText(theirs.MaxLoad),
 		strconv.FormatFloat(round3(ratio), 'f', -1, 64), strconv.FormatFloat(c.AtLeast, 'f', -1, 64))
-	if mine.Status == "above_range" {
+	if theirs.Status == "above_range" { // theirs is a lower bound: the ratio is at most this
+		return result.VerdictUnknown, ev + "; but " + c.Vs + " still met its SLOs at the largest load probed"
+	}
+	if mine.Status == "above_range" { // mine is a lower bound: the ratio is at least this
 		if ratio >= c.AtLeast {
 			return result.VerdictHolds, ev + "; " + name + " still met its SLOs at the largest load probed"
 		}
 		return result.VerdictUnknown, ev + "; but " + name + " still met its SLOs at the largest load probed"
-	}
-	if theirs.Status == "above_range" {
-		return result.VerdictUnknown, ev + "; but " + c.Vs + " still met its SLOs at the largest load probed"
 	}
 	if mine.FailLoad > 0 && theirs.FailLoad > 0 {
 		ev += fmt.Sprintf(" (between %s and %s given the search tolerance)",
@@ -122,6 +126,23 @@ func capacityRatio(name string, c scenarios.Claim, ctx *ClaimContext) (string, s
 	}
 	return verdict(ratio >= c.AtLeast), ev
 }
+
+// sameSLOs reports whether two searches judged the same objectives (in any order).
+func sameSLOs(a, b *result.Breakpoint) bool {
+	x, y := sloNames(a), sloNames(b)
+	return slices.Equal(x, y)
+}
+
+func sloNames(b *result.Breakpoint) []string {
+	var s []string
+	for _, o := range b.SLOs {
+		s = append(s, o.SLO)
+	}
+	slices.Sort(s)
+	return s
+}
+
+func sloList(b *result.Breakpoint) string { return strings.Join(sloNames(b), ", ") }
 
 func orderPreserved(c scenarios.Claim, r *result.Result) (string, string) {
 	var checked, violations int64
@@ -143,6 +164,9 @@ func orderPreserved(c scenarios.Claim, r *result.Result) (string, string) {
 			ev += " (" + strings.Join(other, "; ") + ")"
 		}
 		return result.VerdictUnknown, ev
+	}
+	if checked == 0 {
+		return result.VerdictUnknown, fmt.Sprintf("cannot be checked: no message was processed in the measured period (%s)", strings.Join(parts, ", "))
 	}
 	return verdict(violations == 0), fmt.Sprintf("%d of %d messages processed out of arrival order per %s (%s)", violations, checked, c.Key, strings.Join(parts, ", "))
 }

@@ -66,6 +66,27 @@ func TestClaimVerdicts(t *testing.T) {
 	r.Components[0].Ordering[0].Key = "user"
 	r.Components[1].Ordering[0].Key = "user"
 	require.Contains(t, EvaluateClaims(sc, r, nil)[4].Evidence, "no ordering per state (q_pending counts order per user")
+
+	// Nothing processed: no evidence either way.
+	r.Components[0].Ordering[0] = result.Ordering{Key: "state"}
+	r.Components[1].Ordering[0] = result.Ordering{Key: "state"}
+	got = EvaluateClaims(sc, r, nil)
+	require.Equal(t, "unknown", got[4].Verdict)
+	require.Contains(t, got[4].Evidence, "no message was processed in the measured period")
+}
+
+// Replications are combined field by field as means, but the ordering claim must see a
+// violation any one replication had: 3 in one of eight is not 3/8 ≈ 0.
+func TestReplicationsKeepTheOrderViolationsOfAnyOne(t *testing.T) {
+	rs := make([]*result.Result, 8)
+	for i := range rs {
+		rs[i] = &result.Result{Components: []result.Component{{Name: "q", Ordering: []result.Ordering{{Key: "state", Checked: 1000}}}}}
+	}
+	rs[5].Components[0].Ordering[0].Violations = 3
+	got := combine(rs).Components[0].Ordering[0]
+	require.Equal(t, result.Ordering{Key: "state", Checked: 1000, Violations: 3}, got)
+	sc := claimScenario(scenarios.Claim{Kind: scenarios.ClaimOrderPreserved, Key: "state"})
+	require.Equal(t, "fails", EvaluateClaims(sc, combine(rs), nil)[0].Verdict)
 }
 
 func TestCapacityRatioClaimUsesTheBreakpoints(t *testing.T) {
@@ -88,6 +109,30 @@ func TestCapacityRatioClaimUsesTheBreakpoints(t *testing.T) {
 	got = EvaluateClaims(sc, &result.Result{}, ctx)[0]
 	require.Equal(t, "holds", got.Verdict)
 	require.Contains(t, got.Evidence, "still met its SLOs at the largest load probed")
+
+	// Both unbounded: each load is only where its search stopped, so no ratio is known.
+	ctx.Breakpoints["baseline"] = bp("baseline", 1_000_000, 0, "above_range")
+	got = EvaluateClaims(sc, &result.Result{}, ctx)[0]
+	require.Equal(t, "unknown", got.Verdict)
+	require.Contains(t, got.Evidence, "but baseline still met its SLOs at the largest load probed")
+	ctx.Breakpoints["baseline"] = bp("baseline", 5_000_000, 5_100_000, "found")
+
+	// Loads found against different objectives are not comparable.
+	slos := func(names ...string) []result.SLOResult {
+		var out []result.SLOResult
+		for _, n := range names {
+			out = append(out, result.SLOResult{SLO: n, Passed: true})
+		}
+		return out
+	}
+	ctx.Breakpoints["alt"] = bp("alt", 9_500_000, 9_650_000, "found")
+	ctx.Breakpoints["alt"].SLOs = slos("throttle_ratio<=0.01", "api.p99<=300ms")
+	ctx.Breakpoints["baseline"].SLOs = slos("api.p99<=300ms", "throttle_ratio<=0.001")
+	got = EvaluateClaims(sc, &result.Result{}, ctx)[0]
+	require.Equal(t, "unknown", got.Verdict)
+	require.Equal(t, "alt was searched against api.p99<=300ms, throttle_ratio<=0.01 and baseline against api.p99<=300ms, throttle_ratio<=0.001: the loads meet different objectives", got.Evidence)
+	ctx.Breakpoints["alt"].SLOs = slos("throttle_ratio<=0.001", "api.p99<=300ms")
+	require.Equal(t, "holds", EvaluateClaims(sc, &result.Result{}, ctx)[0].Verdict, "the same objectives in another order")
 
 	delete(ctx.Breakpoints, "baseline")
 	got = EvaluateClaims(sc, &result.Result{}, ctx)[0]

@@ -276,7 +276,7 @@ func fieldsOf(rs []*result.Result, f func(*result.Result) any) []reflect.Value {
 
 // meanInto sets dst (of the same type as every src) to the mean of srcs, field by field:
 // floats and signed integers are averaged (integers rounded), or maximised when the field's
-// name starts with Max; strings, booleans and unsigned integers keep dst's value; structs,
+// name starts with Max or it is tagged combine:"max"; strings, booleans and unsigned integers keep dst's value; structs,
 // pointers and slices are combined element by element when every replication has the same
 // shape, and otherwise keep dst's.
 func meanInto(dst reflect.Value, srcs []reflect.Value, isMax bool) {
@@ -319,7 +319,8 @@ func meanInto(dst reflect.Value, srcs []reflect.Value, isMax bool) {
 			for j, s := range srcs {
 				fs[j] = s.Field(i)
 			}
-			meanInto(dst.Field(i), fs, strings.HasPrefix(t.Field(i).Name, "Max"))
+			f := t.Field(i)
+			meanInto(dst.Field(i), fs, strings.HasPrefix(f.Name, "Max") || f.Tag.Get("combine") == "max")
 		}
 	case reflect.Pointer:
 		if dst.IsNil() {
