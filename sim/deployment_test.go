@@ -179,7 +179,7 @@ func TestDeploymentCPUMetricWaitsTheReadinessDelay(t *testing.T) {
 // (plus the bucket's first second), although 900 workers of 1 ms could take the 5,000/s
 // that arrive. Their idle polls are priced as FIFO requests.
 func TestDeploymentPullsAFIFOQueueWithinItsReceiveLimit(t *testing.T) {
-	q := fifoQueueComp("q", "k", "request", 1)
+	q := fifoQueueComp("q", "k", "request", 10) // a mapping's batch size: the pods take their own, 1
 	q.Queue.OrderKeys = nil
 	pub := fn("pub", time.Millisecond, func(f *scenarios.Function) { f.Calls = []scenarios.Call{{To: "events"}} })
 	topic := &scenarios.Component{Name: "events", Kind: scenarios.KindTopic, Topic: &scenarios.Topic{
@@ -199,6 +199,13 @@ func TestDeploymentPullsAFIFOQueueWithinItsReceiveLimit(t *testing.T) {
 	require.InDelta(t, calls, float64(qq.receives), 2)
 	require.InDelta(t, calls, float64(qq.st.completed)+float64(qq.st.busy.Value()), 2)
 	require.Greater(t, qq.fifo.receiveWaits, int64(0))
+	detail := ""
+	for _, b := range m.breaks {
+		if b.Component == "q" && b.Limit == "FIFO throughput" {
+			detail = b.Detail
+		}
+	}
+	require.Contains(t, detail, "a second of full batches of 1 at 300 ReceiveMessage calls", "the pods' batch size, not the queue's")
 	prices := map[string]bool{}
 	for _, u := range comp[*deployment](t, m, "k").usage(10 * Second) {
 		prices[u.Price] = true
@@ -237,4 +244,41 @@ func TestDeploymentPendingPodTakesTheRoomOfAPodThatDrained(t *testing.T) {
 	require.Equal(t, 0, k.nPend, "bound as soon as the drained pod left")
 	require.Equal(t, 1, k.nLaunched, "no node launched for it")
 	require.Equal(t, 3, k.nodes[0].pods)
+}
+
+// A visibility timeout of 0 s with pods that fail in no time (a write to a table that
+// throttles it, and no service time) gives each failed batch back: it comes back a
+// millisecond later, not at the instant it was received, so simulated time moves on and
+// the run ends.
+func TestZeroVisibilityTimeoutWithInstantFailuresEnds(t *testing.T) {
+	tbl := &scenarios.Component{Name: "t", Kind: scenarios.KindTable, Table: &scenarios.Table{
+		Mode: "on_demand", ItemKB: 1, ReadLatency: constant(0), WriteLatency: constant(0),
+		OnDemandInitialWRU: 10, OnDemandInitialRRU: 10, OnDemandPeakWindow: scenarios.Duration(time.Hour),
+		OnDemandMaxWRU: 10, OnDemandMaxRRU: 10,
+	}}
+	q := queueComp("q", "k", func(q *scenarios.Queue) { q.VisibilityTimeout = 0 })
+	k := deploymentComp("k", func(d *scenarios.Deployment) {
+		d.ServiceTime = constant(0)
+		d.Calls = []scenarios.Call{{To: "t", Op: "write"}}
+	})
+	sc := kubeScenario(100, 3*time.Second, "q", q, k, tbl)
+	done := make(chan *Model, 1)
+	go func() {
+		m, err := build(sc, sc.Seed)
+		if err != nil {
+			done <- nil
+			return
+		}
+		m.k.Run(m.horizon)
+		done <- m
+	}()
+	select {
+	case m := <-done:
+		require.NotNil(t, m)
+		qq := comp[*queue](t, m, "q")
+		require.Greater(t, qq.redelivered, int64(0), "throttled writes fail their batches")
+		require.Greater(t, qq.st.completed, int64(0), "10 writes a second succeed")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not end: a batch given back at the instant it was received is taken again at that instant")
+	}
 }

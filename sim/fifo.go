@@ -58,6 +58,7 @@ type fifoQueue struct {
 	recv, send tokenBucket
 	waitUntil  Time // no receive call left before this
 	fullRun    int  // receives in a row that took a full batch
+	batchN     int  // the batch size those receives asked for (the mapping's, or the pods')
 
 	present, peakGroups, blocked, peakBlocked int64
 	receiveWaits, sendThrottled               int64
@@ -320,6 +321,7 @@ func (f *fifoQueue) takeBatch(now Time, n int) int32 {
 		}
 	}
 	f.taken[b] = groups
+	f.batchN = n
 	if len(q.batches[b].msgs) == n {
 		f.fullRun++
 	} else {
@@ -346,7 +348,7 @@ func (f *fifoQueue) receiveCall(now Time) (ok bool, next Time) {
 	if q := f.q; !f.boundTPS && float64(f.fullRun) >= f.tps {
 		q.m.bindOnce(&f.boundTPS, &q.node, "FIFO throughput", func() string {
 			return fmt.Sprintf("a second of full batches of %d at %g ReceiveMessage calls per second per API action (%s), and more waiting",
-				q.spec.Queue.BatchSize, f.tps, f.mode())
+				f.batchN, f.tps, f.mode())
 		})
 	}
 	missing := 1 - f.recv.tokens(now)

@@ -294,9 +294,15 @@ func (q *queue) batchDone(b int32, ok bool) {
 	q.fill()
 }
 
-// giveBack takes a received batch back; its messages become visible at 'at'.
+// giveBack takes a received batch back; its messages become visible at 'at', but never at
+// the instant they were received: with a visibility timeout of 0 s (which SQS allows) a
+// consumer that fails in no time would otherwise take them again at that same instant,
+// forever. A millisecond is less than any ReceiveMessage takes.
 func (q *queue) giveBack(b int32, at Time) {
 	now := q.m.k.now
+	if recv := q.batches[b].recvAt; at <= recv {
+		at = recv + Millisecond
+	}
 	q.st.busy.Add(now, -int64(len(q.batches[b].msgs)))
 	q.returns.push(returning{at: at, batch: b})
 	if q.returnAt < 0 || at < q.returnAt {
