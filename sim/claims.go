@@ -100,13 +100,13 @@ func capacityRatio(name string, c scenarios.Claim, ctx *ClaimContext) (string, s
 		return result.VerdictUnknown, fmt.Sprintf("no breakpoint was found for %s", name)
 	case mine.Variable != theirs.Variable:
 		return result.VerdictUnknown, fmt.Sprintf("%s searched %s and %s %s: not comparable", name, mine.Variable, c.Vs, theirs.Variable)
+	case len(mine.SLOs) > 0 && len(theirs.SLOs) > 0 && !sameSLOs(mine, theirs):
+		return result.VerdictUnknown, fmt.Sprintf("%s was searched against %s and %s against %s: the loads meet different objectives",
+			name, sloList(mine), c.Vs, sloList(theirs))
 	case theirs.Status == "below_range" || theirs.MaxLoad <= 0:
 		return result.VerdictUnknown, fmt.Sprintf("%s meets its SLOs at no load probed", c.Vs)
 	case mine.Status == "below_range" || mine.MaxLoad <= 0:
 		return result.VerdictFails, fmt.Sprintf("%s meets its SLOs at no load probed; %s carries %s %s", name, c.Vs, loadText(theirs.MaxLoad), theirs.Variable)
-	case !sameSLOs(mine, theirs):
-		return result.VerdictUnknown, fmt.Sprintf("%s was searched against %s and %s against %s: the loads meet different objectives",
-			name, sloList(mine), c.Vs, sloList(theirs))
 	}
 	ratio := mine.MaxLoad / theirs.MaxLoad
 	ev := fmt.Sprintf("max %s at SLO: %s %s vs %s %s, ratio %s (needs >= %s)", mine.Variable, name, loadText(mine.MaxLoad), c.Vs, loadText(theirs.MaxLoad),

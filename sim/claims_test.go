@@ -133,6 +133,12 @@ func TestCapacityRatioClaimUsesTheBreakpoints(t *testing.T) {
 	require.Equal(t, "alt was searched against api.p99<=300ms, throttle_ratio<=0.01 and baseline against api.p99<=300ms, throttle_ratio<=0.001: the loads meet different objectives", got.Evidence)
 	ctx.Breakpoints["alt"].SLOs = slos("throttle_ratio<=0.001", "api.p99<=300ms")
 	require.Equal(t, "holds", EvaluateClaims(sc, &result.Result{}, ctx)[0].Verdict, "the same objectives in another order")
+	// A search that met its (other) objectives at no load says nothing about these either.
+	ctx.Breakpoints["alt"] = bp("alt", 0, 1_000_000, "below_range")
+	ctx.Breakpoints["alt"].SLOs = slos("throttle_ratio<=0.01", "api.p99<=300ms")
+	require.Equal(t, "unknown", EvaluateClaims(sc, &result.Result{}, ctx)[0].Verdict)
+	ctx.Breakpoints["alt"].SLOs = slos("throttle_ratio<=0.001", "api.p99<=300ms")
+	require.Equal(t, "fails", EvaluateClaims(sc, &result.Result{}, ctx)[0].Verdict)
 
 	delete(ctx.Breakpoints, "baseline")
 	got = EvaluateClaims(sc, &result.Result{}, ctx)[0]
