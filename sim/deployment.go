@@ -49,17 +49,14 @@ type puller interface {
 // two controllers' ticks.
 type deployment struct {
 	node
-	dspec                   *scenarios.Deployment
-	nodeType                *scenarios.InstanceType
-	fit                     scenarios.Fit
-	svc, startUp, imagePull Sampler
-	nodeReady               Sampler
-	calls                   []fnCall
-	queues                  []*queue
-	qNext                   int
-	// recvWakeAt is when a FIFO queue's next ReceiveMessage call is allowed, for idle workers
-	// held back by its per-action limit; -1 when none is pending.
-	recvWakeAt               Time
+	dspec                    *scenarios.Deployment
+	nodeType                 *scenarios.InstanceType
+	fit                      scenarios.Fit
+	svc, startUp, imagePull  Sampler
+	nodeReady                Sampler
+	calls                    []fnCall
+	queues                   []*queue
+	qNext                    int
 	conc                     int
 	hpaPeriod, scan          Time
 	stabilization, unneeded  Time
@@ -75,6 +72,9 @@ type deployment struct {
 	nPend   int // pods pending (the ring may hold gone ones)
 	work    slab[podWork]
 	waiting ring[syncWait]
+	// recvWakeAt is when a FIFO queue's next ReceiveMessage call is allowed, for idle
+	// workers held back by its per-action limit; -1 when none is pending.
+	recvWakeAt Time
 
 	nodes     []kNode
 	nodeFree  []int32
@@ -702,12 +702,13 @@ func (d *deployment) usage(span Time) []result.Usage {
 			}
 		}
 		n := int64(len(d.queues))
+		std := polls * (n - fifo) / n
 		const item = "ReceiveMessage, empty (idle pod workers' 20 s long polls)"
-		if std := polls * (n - fifo) / n; fifo < n {
+		if fifo < n {
 			out = append(out, result.Usage{Price: "sqs.standard.requests", Item: item, Quantity: float64(std)})
 		}
 		if fifo > 0 {
-			out = append(out, result.Usage{Price: "sqs.fifo.requests", Item: item, Quantity: float64(polls - polls*(n-fifo)/n)})
+			out = append(out, result.Usage{Price: "sqs.fifo.requests", Item: item, Quantity: float64(polls - std)})
 		}
 	}
 	return out

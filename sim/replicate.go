@@ -276,9 +276,9 @@ func fieldsOf(rs []*result.Result, f func(*result.Result) any) []reflect.Value {
 
 // meanInto sets dst (of the same type as every src) to the mean of srcs, field by field:
 // floats and signed integers are averaged (integers rounded), or maximised when the field's
-// name starts with Max or it is tagged combine:"max"; strings, booleans and unsigned integers keep dst's value; structs,
-// pointers and slices are combined element by element when every replication has the same
-// shape, and otherwise keep dst's.
+// name starts with Max or it is tagged combine:"max"; strings, booleans and unsigned
+// integers keep dst's value; structs, pointers and slices are combined element by element
+// when every replication has the same shape, and otherwise keep dst's.
 func meanInto(dst reflect.Value, srcs []reflect.Value, isMax bool) {
 	switch dst.Kind() {
 	case reflect.Float64:

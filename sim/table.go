@@ -252,13 +252,17 @@ func (o *onDemand) roll(now Time) {
 		if o.rising.len() == 0 {
 			o.lastQueued = 0
 		}
-		o.limit = min(o.maxUnits, max(o.initial, 2*o.settled))
+		o.limit = min(o.maxUnits, o.adaptive())
 	}
 }
 
+// adaptive is what the previous peak allows: at least the initial capacity, twice the
+// settled peak.
+func (o *onDemand) adaptive() float64 { return max(o.initial, 2*o.settled) }
+
 // capped reports whether the limit in force is the on-demand maximum, less than the
 // previous peak would allow.
-func (o *onDemand) capped() bool { return o.maxUnits < max(o.initial, 2*o.settled) }
+func (o *onDemand) capped() bool { return o.maxUnits < o.adaptive() }
 
 // close queues the second that just ended as a candidate previous peak. A second no higher
 // than the last one queued can never become the maximum (that one settles first), so the
