@@ -132,12 +132,18 @@ type idleWorker struct {
 	gen uint32
 }
 
+// podWork is work on a worker of a pod: a synchronous request or a batch of a queue.
 type podWork struct {
+	start Time
+	q     *queue // nil: a synchronous request
+	id    int32  // the request (q nil) or q's batch
+	workOn
+}
+
+// workOn is the pod that work runs on and whether the work fails, grouped so that podWork has
+// four fields and stays in registers (see tierCall).
+type workOn struct {
 	pod    int32
-	q      *queue // nil: a synchronous request
-	batch  int32
-	r      ReqID
-	start  Time
 	failed bool
 }
 
@@ -278,7 +284,7 @@ func (d *deployment) dispatch() {
 			}
 			d.st.start(now, now-s.at)
 			end, failed := d.run(now, s.r, nil)
-			d.begin(podWork{pod: w.pod, r: s.r, start: s.at, failed: failed}, end)
+			d.begin(podWork{start: s.at, id: int32(s.r), workOn: workOn{pod: w.pod, failed: failed}}, end)
 			continue
 		}
 		q := d.nextQueue(now)
@@ -291,7 +297,7 @@ func (d *deployment) dispatch() {
 		d.st.admit(now)
 		d.st.start(now, 0)
 		end, failed := d.run(now, -1, q.batches[b].msgs)
-		d.begin(podWork{pod: w.pod, q: q, batch: b, r: -1, start: now, failed: failed}, end)
+		d.begin(podWork{start: now, q: q, id: b, workOn: workOn{pod: w.pod, failed: failed}}, end)
 	}
 }
 
@@ -415,11 +421,11 @@ func (d *deployment) workDone(i int32, now Time) {
 	}
 	switch {
 	case w.q != nil:
-		w.q.batchDone(w.batch, !w.failed) // lets the queue call pull
+		w.q.batchDone(w.id, !w.failed) // lets the queue call pull
 	case w.failed:
-		d.m.reject(w.r)
+		d.m.reject(ReqID(w.id))
 	default:
-		d.forward(w.r)
+		d.forward(ReqID(w.id))
 	}
 	d.dispatch()
 }

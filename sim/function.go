@@ -63,12 +63,12 @@ type fnCall struct {
 	write bool
 }
 
-// invocation is one running invocation: a synchronous request, or a batch of a queue.
+// invocation is one running invocation: a synchronous request, or a batch of a queue. Its
+// four fields keep it in registers (see tierCall).
 type invocation struct {
 	start  Time
-	r      ReqID  // synchronous request
 	src    *queue // the queue of a batch, nil for a synchronous request
-	batch  int32
+	id     int32  // the request (src nil) or src's batch
 	failed bool
 }
 
@@ -215,7 +215,7 @@ func (f *function) accept(r ReqID) {
 		return
 	}
 	end, failed := f.run(now, cold, r, nil)
-	f.schedule(invocation{start: now, r: r, batch: -1, failed: failed}, end)
+	f.schedule(invocation{start: now, id: int32(r), failed: failed}, end)
 }
 
 // invokeBatch invokes the function with batch b of queue q (event source mapping). It
@@ -229,7 +229,7 @@ func (f *function) invokeBatch(q *queue, b int32) bool {
 		return false
 	}
 	end, failed := f.run(now, cold, -1, q.batches[b].msgs)
-	f.schedule(invocation{start: now, r: -1, src: q, batch: b, failed: failed}, end)
+	f.schedule(invocation{start: now, src: q, id: b, failed: failed}, end)
 	return true
 }
 
@@ -325,11 +325,11 @@ func (f *function) Handle(op int32, arg int64) {
 	f.idle = append(f.idle, now)
 	switch {
 	case inv.src != nil:
-		inv.src.batchDone(inv.batch, !inv.failed)
+		inv.src.batchDone(inv.id, !inv.failed)
 	case inv.failed:
-		f.m.reject(inv.r)
+		f.m.reject(ReqID(inv.id))
 	default:
-		f.forward(inv.r)
+		f.forward(ReqID(inv.id))
 	}
 }
 
