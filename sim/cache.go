@@ -45,6 +45,7 @@ type cache struct {
 	db                      *database
 	ops                     opReader
 	calls                   callSlab[cacheCall]
+	callers                 callers // who called: cacheCall.from numbers them
 	maxOps                  float64 // per second, all instances
 
 	sec               int64
@@ -66,12 +67,19 @@ var (
 	_ delayStation = (*cache)(nil)
 )
 
+// cacheCall is a call in progress at the cache. Four fields keep it in registers (see
+// tierCall).
 type cacheCall struct {
-	r     ReqID
-	from  caller
-	token int32
 	at    Time // when the call started
-	op    crudOp
+	r     ReqID
+	token int32
+	callBy
+}
+
+// callBy is who made a call, numbered in the callee's callers, and the call's operation.
+type callBy struct {
+	from uint16
+	op   crudOp
 }
 
 // Events of a cache call.
@@ -155,7 +163,7 @@ func (k *cache) callAt(r ReqID, op crudOp, from caller, token int32, at Time) {
 	now := k.m.k.now
 	prefetchAnswer(k.m, r)
 	k.byOp[op]++
-	slot := k.calls.alloc(cacheCall{r: r, from: from, token: token, at: at, op: op})
+	slot := k.calls.alloc(cacheCall{at: at, r: r, token: token, callBy: callBy{from: k.callers.number(from), op: op}})
 	if op.write() {
 		if at > now {
 			k.m.k.Schedule(at, k.id, opCacheWrite, int64(slot))
@@ -241,7 +249,7 @@ func (k *cache) finish(slot int32, ok bool) {
 	if !ok {
 		k.errors++
 	}
-	k.m.reply(c.r, c.at, c.from, c.token, ok)
+	k.m.reply(c.r, c.at, k.callers.of(c.from), c.token, ok)
 }
 
 func (k *cache) resetStats(now Time) {

@@ -41,6 +41,7 @@ type database struct {
 	reader              int
 	poolTimeout         Time
 	calls               callSlab[dbCall]
+	callers             callers // who called: dbCall.from numbers them
 	rr                  int
 
 	reads, writes, timedOut int64
@@ -71,12 +72,19 @@ type dbPool struct {
 }
 
 // dbCall is a query a tier made directly, answered by an event at its end.
+// Four fields keep it in registers (see tierCall).
 type dbCall struct {
-	r     ReqID
-	from  caller
-	token int32
 	at    Time
-	ok    bool
+	r     ReqID
+	token int32
+	dbAnswer
+}
+
+// dbAnswer is who made a query, numbered in the database's callers, and whether it got its
+// answer.
+type dbAnswer struct {
+	from uint16
+	ok   bool
 }
 
 const opDBAnswer int32 = 0
@@ -175,7 +183,7 @@ func (d *database) call(r ReqID, op crudOp, from caller, token int32) {
 	prefetchAnswer(d.m, r)
 	now := d.m.k.now
 	end, ok := d.query(now, op.write())
-	slot := d.calls.alloc(dbCall{r: r, from: from, token: token, at: now, ok: ok})
+	slot := d.calls.alloc(dbCall{at: now, r: r, token: token, dbAnswer: dbAnswer{from: d.callers.number(from), ok: ok}})
 	d.m.k.Schedule(end, d.id, opDBAnswer, int64(slot))
 }
 
@@ -183,7 +191,7 @@ func (d *database) Handle(op int32, arg int64) {
 	slot := int32(arg)
 	c := *d.calls.at(slot)
 	d.calls.release(slot)
-	d.m.reply(c.r, c.at, c.from, c.token, c.ok)
+	d.m.reply(c.r, c.at, d.callers.of(c.from), c.token, c.ok)
 }
 
 // query runs a read or a write arriving at now: it returns when the caller has the answer,

@@ -100,9 +100,15 @@ func (f *fifoTopic) group(now Time, r ReqID) int32 {
 	if ok {
 		return *ref
 	}
-	// pushUser may renumber the other groups (put, which moves no entry: ref stays valid).
-	*ref = f.pushUser(pubGroup{bucket: newTokenBucket(f.groupRate, f.groupCap), lastPub: now, due: now + f.window, user: u})
-	return *ref
+	// backUser may renumber the other groups (put, which moves no entry: ref stays valid).
+	// The new group is written in place, field by field: a 64-byte pubGroup built and then
+	// copied would wait on store forwarding (see tierCall).
+	g := f.backUser()
+	p := &f.userPubs[g]
+	p.bucket = newTokenBucket(f.groupRate, f.groupCap)
+	p.lastDeliv, p.lastPub, p.due, p.user = 0, now, now+f.window, u
+	*ref = g
+	return g
 }
 
 // pub returns group g's state.
@@ -115,6 +121,14 @@ func (f *fifoTopic) pub(g int32) *pubGroup {
 
 // pushUser puts p at the back of the per-user ring and returns its index there.
 func (f *fifoTopic) pushUser(p pubGroup) int32 {
+	i := f.backUser()
+	f.userPubs[i] = p
+	return i
+}
+
+// backUser adds a slot at the back of the per-user ring, for the caller to fill, and returns
+// its index.
+func (f *fifoTopic) backUser() int32 {
 	if f.nUsers == len(f.userPubs) {
 		// Unroll the ring into one twice the size; the groups' indices change with it.
 		buf := make([]pubGroup, max(64, 2*len(f.userPubs)))
@@ -129,7 +143,6 @@ func (f *fifoTopic) pushUser(p pubGroup) int32 {
 	if i >= len(f.userPubs) {
 		i -= len(f.userPubs)
 	}
-	f.userPubs[i] = p
 	f.nUsers++
 	return int32(i)
 }

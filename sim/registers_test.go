@@ -37,7 +37,7 @@ func inRegisters(t reflect.Type) bool {
 // waits for them to reach the cache. That was 29% of vm-cache's CPU time with a
 // seven-field tierCall (see tierCall).
 func TestHotRecordsStayInRegisters(t *testing.T) {
-	for _, v := range []any{event{}, tierCall{}, invocation{}, podWork{}, qmsg{}} {
+	for _, v := range []any{event{}, tierCall{}, invocation{}, podWork{}, qmsg{}, cacheCall{}, dbCall{}} {
 		if typ := reflect.TypeOf(v); !inRegisters(typ) {
 			t.Errorf("%v (%d bytes, %d fields) does not fit in registers: group its small fields in an embedded struct", typ, typ.Size(), typ.NumField())
 		}

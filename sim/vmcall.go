@@ -16,6 +16,34 @@ type caller interface {
 	answered(token int32, at Time, ok bool)
 }
 
+// callers numbers the components that call one callee (a handful: those whose next it is),
+// so that a call record holds a small number instead of an interface: nothing for the
+// collector to trace or guard with a write barrier, and a record small enough to stay in
+// registers (see tierCall). Number 0 is no caller: the client, on the synchronous path.
+type callers []caller
+
+// number returns from's number, adding it when new.
+func (cs *callers) number(from caller) uint16 {
+	if from == nil {
+		return 0
+	}
+	for i, x := range *cs {
+		if x == from {
+			return uint16(i + 1)
+		}
+	}
+	*cs = append(*cs, from)
+	return uint16(len(*cs))
+}
+
+// of returns the caller numbered n, nil for 0.
+func (cs callers) of(n uint16) caller {
+	if n == 0 {
+		return nil
+	}
+	return cs[n-1]
+}
+
 // callee takes calls for request r and answers from.answered(token, at, ok) when done; from is
 // nil when r came on the synchronous path, and the callee then answers the client. op is r's
 // operation: read once where r enters the family, while its record is in the CPU's cache,

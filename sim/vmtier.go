@@ -38,7 +38,7 @@ type vmtier struct {
 	late     lateCallee // down, when it takes calls that start later
 	ops      opReader
 	calls    callSlab[tierCall] // calls holding a worker, or gone down (async)
-	callers  []caller           // who called: tierCall.from numbers them
+	callers  callers            // who called: tierCall.from numbers them
 	rr       int
 
 	timedOut, errors    int64
@@ -237,7 +237,7 @@ func (t *vmtier) enter(r ReqID, op crudOp, from caller, token int32, i int) {
 	now := t.m.k.now
 	t.st.offer()
 	t.st.admit(now)
-	c := tierCall{r: r, token: token, at: now, callPlace: callPlace{from: t.callerNumber(from), inst: int32(i), op: op}}
+	c := tierCall{r: r, token: token, at: now, callPlace: callPlace{from: t.callers.number(from), inst: int32(i), op: op}}
 	in := &t.inst[i]
 	in.outstanding++
 	if in.free > 0 {
@@ -246,29 +246,6 @@ func (t *vmtier) enter(r ReqID, op crudOp, from caller, token int32, i int) {
 		return
 	}
 	in.wait.push(c)
-}
-
-// callerNumber returns the number tierCall.from gives from, adding it to the tier's
-// callers when new (a tier has a few: the components whose next it is).
-func (t *vmtier) callerNumber(from caller) uint16 {
-	if from == nil {
-		return 0
-	}
-	for i, x := range t.callers {
-		if x == from {
-			return uint16(i + 1)
-		}
-	}
-	t.callers = append(t.callers, from)
-	return uint16(len(t.callers))
-}
-
-// caller returns the caller numbered n, nil for 0.
-func (t *vmtier) caller(n uint16) caller {
-	if n == 0 {
-		return nil
-	}
-	return t.callers[n-1]
 }
 
 // startWork gives call c a worker, takes it a slot, and books its CPU time on the VM. A
@@ -335,7 +312,7 @@ func (t *vmtier) abandon(c tierCall, now Time) {
 	if !t.boundWait {
 		t.bindWait()
 	}
-	t.m.reply(c.r, c.at, t.caller(c.from), c.token, false)
+	t.m.reply(c.r, c.at, t.callers.of(c.from), c.token, false)
 }
 
 // bindWait records, once, why requests time out waiting at the tier: the deepest saturated
@@ -436,7 +413,7 @@ func (t *vmtier) finish(slot int32, ok bool) {
 		t.errors++
 	}
 	t.calls.release(slot)
-	t.m.reply(c.r, c.at, t.caller(c.from), c.token, ok)
+	t.m.reply(c.r, c.at, t.callers.of(c.from), c.token, ok)
 }
 
 func (t *vmtier) resetStats(now Time) { t.timedOut, t.errors = 0, 0 }
