@@ -176,11 +176,11 @@ func (k *cache) callAt(r ReqID, op crudOp, from caller, token int32, at Time) {
 	k.command(now)
 	if k.rng.Float64() < math.Min(k.hitRatio, k.cached/k.workingSet) {
 		k.hits++
-		k.m.k.Schedule(at+k.hitLat.Sample(k.rng), k.id, opCacheAnswer, int64(slot))
+		k.m.k.Schedule(at+k.hitLat.Sample(&k.rng), k.id, opCacheAnswer, int64(slot))
 		return
 	}
 	k.misses++
-	k.m.k.Schedule(at+k.missLat.Sample(k.rng), k.id, opCacheMiss, int64(slot))
+	k.m.k.Schedule(at+k.missLat.Sample(&k.rng), k.id, opCacheMiss, int64(slot))
 }
 
 // write sends call slot's write to the database at now; an update or delete then DELetes
@@ -194,7 +194,7 @@ func (k *cache) write(slot int32, now Time) {
 		k.m.k.Schedule(end, k.id, opCacheAnswer, int64(slot))
 	default:
 		k.command(now)
-		k.m.k.Schedule(end+k.setLat.Sample(k.rng), k.id, opCacheDel, int64(slot))
+		k.m.k.Schedule(end+k.setLat.Sample(&k.rng), k.id, opCacheDel, int64(slot))
 	}
 }
 
@@ -224,7 +224,7 @@ func (k *cache) Handle(op int32, arg int64) {
 			return
 		}
 		k.command(now)
-		k.m.k.Schedule(end+k.setLat.Sample(k.rng), k.id, opCacheSet, int64(slot))
+		k.m.k.Schedule(end+k.setLat.Sample(&k.rng), k.id, opCacheSet, int64(slot))
 	case opCacheWrite:
 		k.write(slot, now)
 	case opCacheSet:

@@ -145,7 +145,7 @@ func (d *deployment) provision(now Time) {
 		}
 		for range nodes {
 			i := d.launchNode(now)
-			d.m.k.Schedule(now+d.nodeReady.Sample(d.rng), d.id, opNodeReady, int64(i))
+			d.m.k.Schedule(now+d.nodeReady.Sample(&d.rng), d.id, opNodeReady, int64(i))
 		}
 	}
 	if d.nPend > 0 && d.workWaited(now) {

@@ -226,7 +226,7 @@ func (d *database) query(now Time, write bool) (end Time, ok bool) {
 	} else {
 		d.reads++
 	}
-	s := t.Sample(d.rng)
+	s := t.Sample(&d.rng)
 	start := in.cores.take(acquired, s)
 	end = start + s
 	p.conns.hold(end)

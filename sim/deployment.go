@@ -377,7 +377,7 @@ func (d *deployment) run(now Time, r ReqID, msgs []qmsg) (end Time, failed bool)
 }
 
 func (d *deployment) work1(now, t Time, r ReqID) (Time, bool) {
-	t += d.svc.Sample(d.rng)
+	t += d.svc.Sample(&d.rng)
 	for i := range d.calls {
 		c := &d.calls[i]
 		var lat Time
@@ -456,12 +456,12 @@ func (d *deployment) bindPod(p, n int32, now Time) {
 	nd.pods++
 	nd.emptySince = -1
 	if nd.imageAt < 0 {
-		nd.imageAt = now + d.imagePull.Sample(d.rng)
+		nd.imageAt = now + d.imagePull.Sample(&d.rng)
 	}
 	pd := &d.pods[p]
 	pd.state, pd.node = podStarting, n
 	d.podStarts++
-	at := max(now, nd.imageAt) + d.startUp.Sample(d.rng)
+	at := max(now, nd.imageAt) + d.startUp.Sample(&d.rng)
 	d.m.k.Schedule(at, d.id, opPodReady, int64(p)|int64(pd.gen)<<32)
 }
 

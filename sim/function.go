@@ -239,7 +239,7 @@ func (f *function) run(now Time, cold bool, r ReqID, msgs []qmsg) (end Time, fai
 	t := now
 	if cold {
 		f.coldStarts++
-		t += f.init.Sample(f.rng)
+		t += f.init.Sample(&f.rng)
 	}
 	deadline := Time(1<<62 - 1)
 	if f.timeout > 0 {
@@ -264,7 +264,7 @@ func (f *function) run(now Time, cold bool, r ReqID, msgs []qmsg) (end Time, fai
 // fails the invocation there; so does the deadline (the timeout), and the calls it cuts off
 // are not made.
 func (f *function) work(now, t, deadline Time, r ReqID) (Time, bool) {
-	t += f.duration.Sample(f.rng)
+	t += f.duration.Sample(&f.rng)
 	for i := range f.calls {
 		if t > deadline {
 			break

@@ -100,7 +100,7 @@ func (g *gateway) accept(r ReqID) {
 	g.st.admit(now)
 	g.st.busy.Add(now, 1) // nothing waits at a gateway: admitted is in service
 	q := m.req(r)
-	q.arrived -= g.overhead.Sample(g.rng)
+	q.arrived -= g.overhead.Sample(&g.rng)
 	if q.gate == 0 {
 		q.gate, q.gateAt = g.gate, now
 	} else {

@@ -97,7 +97,7 @@ func (r *replica) receive(now Time, units float64, from *replica) {
 	r.writes++
 	r.units += units
 	if r.writes%lagEvery == 1 {
-		r.lagMS.Record(from.lag.Sample(from.t.rng))
+		r.lagMS.Record(from.lag.Sample(&from.t.rng))
 	}
 }
 

@@ -77,7 +77,7 @@ func (lb *loadBalancer) accept(r ReqID) {
 	lb.st.offer()
 	lb.st.admit(now)
 	lb.st.start(now, 0) // nothing waits at the load balancer
-	m.req(r).arrived -= lb.overhead.Sample(lb.rng)
+	m.req(r).arrived -= lb.overhead.Sample(&lb.rng)
 	lb.tier.enter(r, lb.ops.of(m, r), lb, int32(r), lb.tier.pick(lb.alg))
 }
 

@@ -104,7 +104,7 @@ type node struct {
 	id     HandlerID
 	next   component
 	region *region
-	rng    *Rng
+	rng    Rng
 	st     compStats
 }
 
@@ -373,7 +373,7 @@ func build(sc *scenarios.Scenario, seed uint64) (*Model, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: components.%s.kind: the simulator has no model for kind %q", c.Pos, c.Name, c.Kind)
 		}
-		n := &node{m: m, spec: c, name: c.Name, kind: c.Kind, rng: Stream(seed, "component/"+c.Name)}
+		n := &node{m: m, spec: c, name: c.Name, kind: c.Kind, rng: *Stream(seed, "component/"+c.Name)}
 		n.region = m.regionFor(c.Region)
 		n.st.init(m)
 		comp, err := b(m, n, c)

@@ -81,7 +81,7 @@ func (p *pool) begin(r ReqID, at, now Time) {
 func (p *pool) serve(s int32, r ReqID, at, now Time) {
 	p.slots[s] = poolSlot{r: r, at: at}
 	p.st.start(now, now-at)
-	p.m.k.After(p.svc.Sample(p.rng), p.id, opPoolDone, int64(s))
+	p.m.k.After(p.svc.Sample(&p.rng), p.id, opPoolDone, int64(s))
 }
 
 // Handle ends the service in slot arg; the first waiter, if any, takes the slot over.

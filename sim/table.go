@@ -141,9 +141,9 @@ func (t *table) call(now Time, write bool) (Time, bool) {
 	}
 	var lat Time
 	if write {
-		lat = t.write.Sample(t.rng)
+		lat = t.write.Sample(&t.rng)
 	} else {
-		lat = t.read.Sample(t.rng)
+		lat = t.read.Sample(&t.rng)
 	}
 	t.served(&t.node, now, lat)
 	return lat, true

@@ -171,7 +171,7 @@ func (t *topic) publish(now, at Time, r ReqID) (Time, bool) {
 		})
 		return 0, false
 	}
-	lat := t.pubLat.Sample(t.rng)
+	lat := t.pubLat.Sample(&t.rng)
 	t.served(&t.node, now, lat)
 	t.published++
 	sent := at + lat
@@ -193,7 +193,7 @@ func (t *topic) publish(now, at Time, r ReqID) (Time, bool) {
 		}
 		routed = true
 		m.hold(r)
-		deliver := sent + t.delLat.Sample(t.rng)
+		deliver := sent + t.delLat.Sample(&t.rng)
 		if t.fifo != nil {
 			deliver = t.fifo.deliverAt(group, deliver)
 		}

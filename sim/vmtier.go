@@ -256,7 +256,7 @@ func (t *vmtier) startWork(c tierCall, now Time) {
 	c.working = true
 	slot := t.calls.alloc(c)
 	t.st.start(now, now-c.at)
-	end := t.inst[c.inst].host.run(t.m, now, t.cpuTime.Sample(t.rng))
+	end := t.inst[c.inst].host.run(t.m, now, t.cpuTime.Sample(&t.rng))
 	if t.blocking && t.late != nil {
 		t.late.callAt(c.r, c.op, t, slot, end)
 		return

@@ -14,7 +14,7 @@ type workload struct {
 	m     *Model
 	id    HandlerID
 	timer TimerID // the one pending arrival
-	rng   *Rng
+	rng   Rng
 	entry component
 
 	deterministic bool
@@ -46,7 +46,7 @@ const (
 
 func newWorkload(m *Model, seed uint64) (*workload, error) {
 	wsc := m.sc.Workload
-	w := &workload{m: m, rng: Stream(seed, "workload"), mean: wsc.MeanRPS()}
+	w := &workload{m: m, rng: *Stream(seed, "workload"), mean: wsc.MeanRPS()}
 	w.entry = m.byName[wsc.Entry]
 	if w.entry == nil {
 		return nil, fmt.Errorf("workload.entry: no component %q", wsc.Entry)
