@@ -61,3 +61,11 @@ func TestHotRecordsStayInRegisters(t *testing.T) {
 		}
 	}
 }
+
+// TestLatencyHeaderFillsItsCacheLines keeps a Latency header in a size class of its own
+// cache lines (see Latency).
+func TestLatencyHeaderFillsItsCacheLines(t *testing.T) {
+	if n := unsafe.Sizeof(Latency{}); n%64 != 0 {
+		t.Errorf("Latency is %d bytes, not a multiple of a 64-byte cache line", n)
+	}
+}
