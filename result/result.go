@@ -90,7 +90,8 @@ type Component struct {
 	Rejected  int64 `json:"rejected"`
 	Completed int64 `json:"completed"`
 
-	// Wait is the time spent queued before service; Sojourn is wait + service.
+	// Wait is the time spent queued before service, or before the request was abandoned (a VM
+	// tier's or a deployment's queue_timeout); Sojourn is wait + service.
 	Wait    Stats `json:"wait_ms"`
 	Sojourn Stats `json:"sojourn_ms"`
 

@@ -92,6 +92,19 @@ func (s *compStats) start(now, wait Time) {
 	s.waitBM.Add(now, float64(wait), 1)
 }
 
+// gaveUp counts the wait of an admitted request that left its queue before service (a VM
+// tier's or a deployment's queue_timeout): it waited all that time, so its wait is among the
+// waits, as in a queue with abandonment's waiting-time distribution. Without it, a tier
+// that abandons most of its requests would report only the short waits of those that got a
+// worker. It takes no server; leave ends the request's stay.
+func (s *compStats) gaveUp(now, wait Time) {
+	s.wait.Record(wait)
+	if wait > 0 {
+		s.waited++
+	}
+	s.waitBM.Add(now, float64(wait), 1)
+}
+
 // done counts a departure after sojourn in the component, which must be the time since it
 // was admitted.
 func (s *compStats) done(now, sojourn Time) {

@@ -353,6 +353,7 @@ func (d *deployment) takeIdle() (idleWorker, bool) {
 
 func (d *deployment) abandon(s syncWait, now Time) {
 	d.abandoned++
+	d.st.gaveUp(now, now-s.at)
 	leave(&d.st, now, s.at)
 	d.bindOnceNamed("workers", func() string {
 		return fmt.Sprintf("a request waited more than %v for a worker of %d ready pods × %d and was abandoned; %s",

@@ -282,3 +282,21 @@ func TestZeroVisibilityTimeoutWithInstantFailuresEnds(t *testing.T) {
 		t.Fatal("the run did not end: a batch given back at the instant it was received is taken again at that instant")
 	}
 }
+
+// A synchronous request abandoned after the deployment's queue_timeout has waited, and its
+// wait counts among the waits: one pod of one worker, 3 s a request, one a second, a 5 s
+// timeout give the same 95 waits as TestTierWaitsCountTheAbandonedRequests, 61 of them
+// abandoned after 6 or 7 s.
+func TestDeploymentWaitsCountTheAbandonedRequests(t *testing.T) {
+	sc := kubeScenario(1, 100*time.Second, "k", deploymentComp("k", func(d *scenarios.Deployment) {
+		d.ServiceTime, d.MinReplicas, d.MaxReplicas, d.Metric, d.Target = constant(3*time.Second), 1, 1, "cpu", 0.8
+		d.QueueTimeout = scenarios.Duration(5 * time.Second)
+	}))
+	res, err := Run(sc)
+	require.NoError(t, err)
+	k := res.ComponentByName("k")
+	require.Equal(t, int64(61), k.Errors, "abandoned")
+	require.Equal(t, int64(95), k.Wait.Count)
+	require.InDelta(t, 557.0/95*1000, k.Wait.Mean, 1e-6, "ms")
+	require.InDelta(t, 7000, k.Wait.Max, 1e-6, "ms")
+}

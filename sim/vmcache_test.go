@@ -290,3 +290,24 @@ func TestAsyncTierQueuesOnlyRequestsWaitingForAWorker(t *testing.T) {
 	require.InDelta(t, 50*0.031, tier.MeanInSystem, 1e-3, "in the tier: 31 ms of each 20 ms")
 	require.InDelta(t, 50*0.001, tier.MeanConcurrency, 1e-3, "on the worker: 1 ms of each 20 ms")
 }
+
+// A request a tier abandons after its queue_timeout has waited, and its wait counts among
+// the waits. One worker, 3 s of CPU time, an arrival every second, a 5 s queue timeout: a
+// freed worker finds the line behind it, abandons what has waited more than 5 s and starts
+// the next. The first three start after 0, 2 and 4 s; at 9 s the call of 3 s is abandoned
+// (6 s) and the one of 4 s starts (5 s); from then on each release, every 3 s from 12 s to
+// 99 s (30 of them), abandons two calls that waited 7 and 6 s and starts one that waited 5
+// s. So 95 waits, 61 of them abandoned, mean (0+2+4+6+5 + 30×18)/95 = 557/95 s, longest 7 s.
+// Before abandoned waits counted, the tier reported 34 waits of at most 5 s.
+func TestTierWaitsCountTheAbandonedRequests(t *testing.T) {
+	sc := vmScenario(1, 100*time.Second, "t", nil, tierComp("t", "", func(v *scenarios.VMTier) {
+		v.Workers, v.CPUTime, v.QueueTimeout = 1, constant(3*time.Second), scenarios.Duration(5*time.Second)
+	}))
+	res, err := Run(sc)
+	require.NoError(t, err)
+	tier := res.ComponentByName("t")
+	require.Equal(t, int64(61), tier.TimedOut)
+	require.Equal(t, int64(95), tier.Wait.Count)
+	require.InDelta(t, 557.0/95*1000, tier.Wait.Mean, 1e-6, "ms")
+	require.InDelta(t, 7000, tier.Wait.Max, 1e-6, "ms")
+}

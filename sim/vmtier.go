@@ -307,6 +307,7 @@ const waitAhead = 8
 // abandon drops call c, which waited too long for a worker.
 func (t *vmtier) abandon(c tierCall, now Time) {
 	t.inst[c.inst].outstanding--
+	t.st.gaveUp(now, now-c.at)
 	leave(&t.st, now, c.at)
 	t.timedOut++
 	if !t.boundWait {
