@@ -8,7 +8,7 @@ import "math/bits"
 type compStats struct {
 	offered, accepted, rejected, completed int64
 	throttled                              int64
-	waited                                 int64 // started service after a non-zero wait
+	waited                                 int64 // started service, or was abandoned, after a non-zero wait
 	wait, sojourn                          *Latency
 	// inSys counts what is in the component (waiting + in service); busy what is in
 	// service. Their difference is the queue depth.

@@ -7,7 +7,7 @@ import (
 )
 
 // inRegisters reports whether the Go compiler can keep a value of type t in registers
-// (cmd/compile's ssagen.TypeOK): at most four words, and a struct of at most four fields,
+// (cmd/compile's ssa.CanSSA): at most four words, and a struct of at most four fields,
 // each of them such a type, or an array of at most one. A type that cannot lives in memory,
 // and a copy of it moves 16 bytes at a time.
 func inRegisters(t reflect.Type) bool {
