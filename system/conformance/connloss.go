@@ -66,8 +66,8 @@ func PipelineConnectionLoss(t *testing.T, s system.Store, b system.Bus, cut func
 		t.Fatalf("cut %d and %d connections: there were none to cut", cut1, cut2)
 	}
 	// Processed is what the store says: an effect whose reply was lost with its connection
-	// is applied, though the processor saw an error (its redelivery then finds it a
-	// duplicate), so the processors' own count of applied effects may fall short.
+	// is applied, though the processor saw an error; the counting store infers it from the
+	// redelivery's duplicate, but the store stays the judge.
 	unprocessed := func() []string {
 		var out []string
 		for _, r := range reqs {

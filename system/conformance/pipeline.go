@@ -113,24 +113,36 @@ func (p *probe) wrote(r system.Request) {
 // countingStore counts the effects a store reports applied, per request: the independent
 // check that each was applied at most once. It also keeps the versions of each request
 // in the order their effects were applied.
+//
+// An effect whose reply was lost — the call failed (a connection broken mid-query, a
+// deadline), though the store had applied it — is reported a duplicate when the message
+// comes again, and Applied is never seen for it. So the first Duplicate of a version whose
+// call failed before, and that was never seen applied, counts as its application, at that
+// point in the order: the store applies a version at most once, so it was that failed call.
 type countingStore struct {
 	system.Store
 	mu      sync.Mutex
 	applied map[string]int
 	order   map[string][]int64 // id → versions applied, in order
+	lost    map[string]bool    // id@version → a call failed, its outcome unknown
 }
 
 func newCountingStore(s system.Store) *countingStore {
-	return &countingStore{Store: s, applied: map[string]int{}, order: map[string][]int64{}}
+	return &countingStore{Store: s, applied: map[string]int{}, order: map[string][]int64{}, lost: map[string]bool{}}
 }
 
 func (c *countingStore) MarkProcessed(ctx context.Context, id string, version int64) (system.Outcome, error) {
 	o, err := c.Store.MarkProcessed(ctx, id, version)
-	if err == nil && o == system.Applied {
-		c.mu.Lock()
-		c.applied[fmt.Sprintf("%s@%d", id, version)]++
+	key := fmt.Sprintf("%s@%d", id, version)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case err != nil:
+		c.lost[key] = true
+	case o == system.Applied || o == system.Duplicate && c.lost[key] && c.applied[key] == 0:
+		delete(c.lost, key)
+		c.applied[key]++
 		c.order[id] = append(c.order[id], version)
-		c.mu.Unlock()
 	}
 	return o, err
 }
