@@ -185,14 +185,7 @@ func (f *fifoTopic) admit(now Time, r ReqID) (int32, bool) {
 	}
 	switch {
 	case !t.quota.has(now, 1):
-		t.refused(&t.node)
-		t.m.bindOnce(&t.boundQuota, &t.node, "publish quota", func() string {
-			if t.quota == &t.own {
-				return fmt.Sprintf("the topic's publish limit of %g/s", t.spec.Topic.PublishRPS)
-			}
-			return fmt.Sprintf("the SNS FIFO publish quota of region %s, %g/s shared by %d FIFO topic(s) (sns_fifo_publish_rps)",
-				t.region.spec.Name, t.region.spec.SNSFifoPublishRPS, t.region.fifoTopics)
-		})
+		t.quotaRefused()
 		return g, false
 	case !f.topicBucket.has(now, 1):
 		t.refused(&t.node)

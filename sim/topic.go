@@ -150,6 +150,24 @@ func (t *topic) compile(f scenarios.FilterCond) (routeCond, error) {
 // accept is never called: link refuses a topic as anyone's next.
 func (t *topic) accept(r ReqID) { t.m.reject(r) }
 
+// quotaRefused counts a publish the publish quota refused, and binds the quota: the topic's
+// own limit, or the region's quota its kind draws on (FIFO topics have their own).
+func (t *topic) quotaRefused() {
+	t.refused(&t.node)
+	t.m.bindOnce(&t.boundQuota, &t.node, "publish quota", func() string {
+		reg := t.region
+		switch {
+		case t.quota == &t.own:
+			return fmt.Sprintf("the topic's publish limit of %g/s", t.spec.Topic.PublishRPS)
+		case t.quota == &reg.snsFIFO:
+			return fmt.Sprintf("the SNS FIFO publish quota of region %s, %g/s shared by %d FIFO topic(s) (sns_fifo_publish_rps)",
+				reg.spec.Name, reg.spec.SNSFifoPublishRPS, reg.fifoTopics)
+		}
+		return fmt.Sprintf("the SNS publish quota of region %s, %g/s shared by %d standard topic(s)",
+			reg.spec.Name, reg.spec.SNSPublishRPS, reg.topics)
+	})
+}
+
 // publish is a publish for request r, charged to the quota at now (the invocation's start)
 // and made at 'at' within the invocation. It returns the latency the publisher waits, or
 // false when the quota throttles it (nothing is delivered then).
@@ -161,14 +179,7 @@ func (t *topic) publish(now, at Time, r ReqID) (Time, bool) {
 			return 0, false
 		}
 	} else if !t.quota.take(now, 1) {
-		t.refused(&t.node)
-		t.m.bindOnce(&t.boundQuota, &t.node, "publish quota", func() string {
-			if t.quota == &t.own {
-				return fmt.Sprintf("the topic's publish limit of %g/s", t.spec.Topic.PublishRPS)
-			}
-			return fmt.Sprintf("the SNS publish quota of region %s, %g/s shared by %d standard topic(s)",
-				t.region.spec.Name, t.region.spec.SNSPublishRPS, t.region.topics)
-		})
+		t.quotaRefused()
 		return 0, false
 	}
 	lat := t.pubLat.Sample(&t.rng)
