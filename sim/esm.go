@@ -53,6 +53,7 @@ type esm struct {
 	// pollDelay and repoll: pollers between a finished batch and their next receive.
 	pollDelay Time
 	repoll    ring[Time]
+	_         [56]byte // whole cache lines: see TestHotObjectsOwnTheirCacheLines
 }
 
 func newESM(q *queue, fn *function, spec *scenarios.Queue) (*esm, error) {

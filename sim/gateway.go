@@ -37,6 +37,7 @@ type gateway struct {
 
 	timedOut                               int64
 	boundStage, boundAccount, boundTimeout bool
+	_                                      [32]byte // whole cache lines: see TestHotObjectsOwnTheirCacheLines
 }
 
 var (

@@ -37,6 +37,7 @@ type replica struct {
 	writes int64
 	units  float64
 	lagMS  *Latency
+	_      [40]byte // whole cache lines: see TestHotObjectsOwnTheirCacheLines
 }
 
 // linkReplicas joins t to its global table, if it is part of one.

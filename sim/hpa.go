@@ -24,6 +24,7 @@ type hpa struct {
 	upPods                   int
 	window                   Time
 	recs                     []hpaRec // the recommendations of the window, oldest first
+	_                        [56]byte // whole cache lines: see TestHotObjectsOwnTheirCacheLines
 }
 
 type hpaRec struct {

@@ -33,6 +33,7 @@ type loadBalancer struct {
 
 	timedOut int64
 	boundTO  bool
+	_        [32]byte // whole cache lines: see TestHotObjectsOwnTheirCacheLines
 }
 
 var (

@@ -37,6 +37,7 @@ type region struct {
 	snsFIFO  tokenBucket
 	// topics and fifoTopics count the topics drawing on sns and on snsFIFO.
 	topics, fifoTopics int
+	_                  [24]byte // whole cache lines: see TestHotObjectsOwnTheirCacheLines
 }
 
 func newRegion(m *Model, spec *scenarios.Region) *region {

@@ -39,6 +39,7 @@ type router struct {
 	current []float64 // smooth weighted round robin's running weights
 	byUser  bool      // latency routing of a users-based workload
 	salt    uint64
+	_       [32]byte // whole cache lines: see TestHotObjectsOwnTheirCacheLines
 }
 
 var (

@@ -253,7 +253,8 @@ func (o opReader) of(m *Model, r ReqID) crudOp {
 // queue), which is exactly what events would do.
 type freeTimes []Time
 
-func newFreeTimes(n int) freeTimes { return make(freeTimes, n) }
+// newFreeTimes returns n servers free from time zero, in whole cache lines of their own.
+func newFreeTimes(n int) freeTimes { return make(freeTimes, n, (n+7)&^7) }
 
 // next returns when the earliest server is free.
 func (h freeTimes) next() Time { return h[0] }

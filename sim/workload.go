@@ -33,7 +33,8 @@ type workload struct {
 
 	attrCum  [][]float64 // cumulative probabilities per attribute
 	users    uint32
-	arrivals int64 // all arrivals, for the series
+	arrivals int64    // all arrivals, for the series
+	_        [48]byte // whole cache lines: see TestHotObjectsOwnTheirCacheLines
 }
 
 type profileKind uint8
