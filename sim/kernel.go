@@ -154,12 +154,19 @@ func (k *Kernel) earliestTimer() {
 // or a run of more than 2⁴⁰ events (a day of simulation at ten million events a second is
 // under 2⁴⁰ by a factor of a thousand).
 func (k *Kernel) checkTag(op int32) {
+	// One test on the hot path, small enough to inline into Schedule and SetTimer; the
+	// message is built out of line.
+	if uint32(op) >= maxOps || k.seq >= maxSeq-1 { // maxSeq itself is the sentinel's
+		k.badTag(op)
+	}
+}
+
+//go:noinline
+func (k *Kernel) badTag(op int32) {
 	if uint32(op) >= maxOps {
 		panic(fmt.Sprintf("sim: opcode %d is outside [0, %d)", op, maxOps))
 	}
-	if k.seq >= maxSeq-1 { // maxSeq itself is the sentinel's
-		panic("sim: more than 2^40 events scheduled in one run")
-	}
+	panic("sim: more than 2^40 events scheduled in one run")
 }
 
 // Schedule runs h.Handle(op, arg) at time at (clamped to now: the past is not reachable).
