@@ -30,11 +30,14 @@ arrival then costs one comparison with the heap's top instead of a pass through 
 Timer events take their place in the same (time, scheduling order) as the others.
 
 The heap is the event list while few events are pending. Above 256 (back below 64) the
-events move to a radix heap (radixqueue.go, eventlist.go): buckets by the highest bit in
-which an event's time differs from the last minimum taken, O(1) amortised per event where
-the heap's pass grows with its depth, valid because nothing is scheduled in the past. It
-keeps the same (time, scheduling order), so which structure holds the events never shows
-in a result; the full-scale baseline, with 1,500 events pending at its peak, runs on it.
+events move to a timing wheel (wheelqueue.go, eventlist.go): slots of 131 µs over the next
+537 ms, each a list that is sorted when it becomes current, a bitmap to find the next one
+that holds events, and a radix heap (radixqueue.go) for the events beyond the wheel's reach,
+which move onto it as it turns. An event is written into its slot once and read out once,
+O(1) where the heap's pass grows with its depth, valid because nothing is scheduled in the
+past. It keeps the same (time, scheduling order), so which structure holds the events never
+shows in a result; the full-scale baseline, with 1,500 events pending at its peak, runs on
+it.
 
 Components are plain state machines behind the Handler interface: Handle(op, arg) is
 called at the scheduled time with an opcode and an argument that mean something only to

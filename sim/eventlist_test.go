@@ -6,7 +6,7 @@ import (
 )
 
 // TestEventListMatchesHeap drives the event list and a plain heap with the same operations —
-// a population that grows past radixAbove, shrinks below heapBelow and grows again, many
+// a population that grows past wheelAbove, shrinks below heapBelow and grows again, many
 // equal times among them, the root replaced as the kernel does while a handler runs — and
 // requires the same events in the same order from both.
 func TestEventListMatchesHeap(t *testing.T) {
@@ -24,7 +24,7 @@ func TestEventListMatchesHeap(t *testing.T) {
 		return mkEvent(now+d, seq, HandlerID(seq%7), int32(seq%5), int64(seq))
 	}
 	switches := 0
-	wasRadix := false
+	wasWheel := false
 	for round := 0; round < 6; round++ {
 		grow := round%2 == 0
 		n := 2000
@@ -51,9 +51,9 @@ func TestEventListMatchesHeap(t *testing.T) {
 				l.removeRoot()
 				h.removeRoot()
 			}
-			if l.radix != wasRadix {
+			if l.wheel != wasWheel {
 				switches++
-				wasRadix = l.radix
+				wasWheel = l.wheel
 			}
 		}
 		if l.len() != h.len() {
@@ -67,9 +67,9 @@ func TestEventListMatchesHeap(t *testing.T) {
 		}
 		l.removeRoot()
 		h.removeRoot()
-		if l.radix != wasRadix {
+		if l.wheel != wasWheel {
 			switches++
-			wasRadix = l.radix
+			wasWheel = l.wheel
 		}
 	}
 	if switches < 3 {
@@ -78,7 +78,7 @@ func TestEventListMatchesHeap(t *testing.T) {
 }
 
 // BenchmarkEventListHold is BenchmarkEventQueueHold on the kernel's event list: the heap
-// for 16 events, the radix heap for the larger populations.
+// for 16 events, the timing wheel for the larger populations.
 func BenchmarkEventListHold(b *testing.B) {
 	for _, n := range []int{16, 1024, 65536} {
 		b.Run(itoa(n), func(b *testing.B) {
@@ -170,5 +170,97 @@ func TestRadixQueueMatchesHeap(t *testing.T) {
 	}
 	if rebuilds < 10 {
 		t.Fatalf("%d rebuilds; the test needs at least 10", rebuilds)
+	}
+}
+
+// TestWheelQueueMatchesHeap drives the timing wheel alone against a plain heap: delays
+// from nothing (ties with the current time, and with each other inside one slot) through
+// every slot of the wheel to far beyond its reach (days, held by the radix heap and moved
+// onto the wheel as it turns), bursts of equal times, the root replaced as the kernel
+// does, stretches with nothing on the wheel (the wheel jumps to the far events), and now
+// and then an event scheduled before the current slot (the kernel's state between two
+// calls of Run), which rebuilds the wheel.
+func TestWheelQueueMatchesHeap(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	q := newWheelQueue()
+	var h eventQueue
+	var seq uint64
+	now := Time(0)
+	mk := func(at Time) event {
+		seq++
+		return mkEvent(at, seq, HandlerID(seq%7), int32(seq%5), int64(seq))
+	}
+	const slot = Time(1) << wheelShift
+	delay := func() Time {
+		switch r.IntN(10) {
+		case 0:
+			return 0
+		case 1:
+			return Time(r.Int64N(int64(slot))) // within the current slot or the next
+		case 2:
+			return Time(r.Int64N(wheelSlots)) * slot // exactly on slot boundaries
+		case 3:
+			return wheelSlots*slot + Time(r.Int64N(int64(wheelSlots*slot))) // just beyond reach
+		}
+		return Time(r.Int64N(1 << r.IntN(48)))
+	}
+	rebuilds, jumps, farMoves := 0, 0, 0
+	for i := 0; i < 300000; i++ {
+		switch {
+		case q.len() == 0 || r.IntN(3) == 0:
+			e := mk(now + delay())
+			if r.IntN(50) == 0 { // a burst at one time
+				for range 1 + r.IntN(40) {
+					e := mk(e.at)
+					q.push(e)
+					h.push(e)
+				}
+			}
+			if e.at>>wheelShift-q.c >= wheelSlots {
+				farMoves++
+			}
+			q.push(e)
+			h.push(e)
+		case r.IntN(400) == 0 && h.top().at > now+slot:
+			// top has turned the wheel to the earliest pending slot; schedule before it.
+			q.top()
+			e := mk(now + Time(r.Int64N(int64(h.top().at-now))))
+			if e.at>>wheelShift < q.c {
+				rebuilds++
+			}
+			q.push(e)
+			h.push(e)
+		default:
+			if q.head == len(q.cur) && q.onWheel == 0 && q.far.n > 0 {
+				jumps++
+			}
+			got, want := *q.top(), *h.top()
+			if got != want {
+				t.Fatalf("op %d: top %+v, heap has %+v", i, got, want)
+			}
+			now = got.at
+			if r.IntN(2) == 0 {
+				e := mk(now + delay())
+				q.replaceRoot(e)
+				h.replaceRoot(e)
+			} else {
+				q.removeRoot()
+				h.removeRoot()
+			}
+		}
+		if q.len() != h.len() {
+			t.Fatalf("op %d: %d events, heap has %d", i, q.len(), h.len())
+		}
+	}
+	for h.len() > 0 {
+		got, want := *q.top(), *h.top()
+		if got != want {
+			t.Fatalf("drain: top %+v, heap has %+v", got, want)
+		}
+		q.removeRoot()
+		h.removeRoot()
+	}
+	if rebuilds < 10 || jumps < 10 || farMoves < 1000 {
+		t.Fatalf("%d rebuilds, %d jumps to the far events, %d far events; the test needs at least 10, 10 and 1,000", rebuilds, jumps, farMoves)
 	}
 }

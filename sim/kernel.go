@@ -179,13 +179,13 @@ func (k *Kernel) Schedule(at Time, h HandlerID, op int32, arg int64) {
 	e := mkEvent(at, k.seq, h, op, arg)
 	// eventList's methods, spelled out: the list's own would add a call to every event.
 	q := &k.queue
-	if q.radix {
+	if q.wheel {
 		if k.vacant {
 			k.vacant = false
-			q.rq.replaceRoot(e)
+			q.wq.replaceRoot(e)
 			return
 		}
-		q.rq.push(e)
+		q.wq.push(e)
 		return
 	}
 	if k.vacant {
@@ -194,8 +194,8 @@ func (k *Kernel) Schedule(at Time, h HandlerID, op int32, arg int64) {
 		return
 	}
 	q.heap.push(e)
-	if q.heap.n > radixAbove {
-		q.toRadix()
+	if q.heap.n > wheelAbove {
+		q.toWheel()
 	}
 }
 
@@ -240,9 +240,9 @@ func (k *Kernel) Run(end Time) {
 		k.handlers[ev.handler()].Handle(ev.op(), ev.arg)
 		if k.vacant {
 			k.vacant = false
-			if q.radix {
-				q.rq.removeRoot()
-				if q.rq.n < heapBelow {
+			if q.wheel {
+				q.wq.removeRoot()
+				if q.wq.n < heapBelow {
 					q.toHeap()
 				}
 			} else {

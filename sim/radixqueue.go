@@ -7,7 +7,8 @@ import (
 
 // radixQueue is a radix heap (Ahuja, Mehlhorn, Orlin and Tarjan 1990) of events with
 // digits of radixDigit bits rather than single bits: a monotone priority queue, valid
-// because the kernel never schedules into the past.
+// because the kernel never schedules into the past. It holds the timing wheel's events
+// beyond the wheel's reach (wheelqueue.go).
 //
 // Times are compared with last, the time of the latest minimum taken. An event at exactly
 // last sits in bucket 0, in scheduling order, consumed from its head. Any other event sits
