@@ -784,9 +784,9 @@ func (s *search) run() error {
 	// Start from the estimate (a few percent apart), or from the nominal load (a factor of
 	// 2 apart); while the bracket is open on one side, each step out squares the factor,
 	// up to 2. One probe at a time from an estimate, the first step out is the tolerance
-	// itself, the second the estimate's spread, and only then the squares: an estimate is
-	// often right to within the tolerance, and then two probes close the bracket instead of
-	// four or five. That holds on both sides of an estimate where a limit bound in the
+	// itself, the second the estimate's spread (the tolerance again when the spread is at
+	// most two tolerances), and only then the squares: an estimate is often right to within
+	// the tolerance, and then two probes close the bracket instead of four or five. That holds on both sides of an estimate where a limit bound in the
 	// nominal run, but only above one scaled to a limit's headroom: that limit binds just
 	// above it, but when the estimate fails, another limit binds first, and nothing says how
 	// far below — the search then steps down by the squares at once.
@@ -798,22 +798,31 @@ func (s *search) run() error {
 	}
 	limitHi, limitLo := x0*math.Pow(2, float64(s.o.maxDoublings)), x0/math.Pow(2, float64(s.o.maxDoublings))
 	spreadNext := false
+	byTolerance := func(from float64, up bool) float64 {
+		// Whole users round inwards, so that the bracket is within the tolerance.
+		x, inwards := from*(1+s.o.tolerance), math.Floor
+		if !up {
+			x, inwards = from/(1+s.o.tolerance), math.Ceil
+		}
+		if s.plan.users {
+			x = inwards(x)
+		}
+		return x
+	}
 	widen := func(from float64, up bool) float64 {
 		f := step
 		switch {
 		case tolFirst && (up || s.o.start.Bound):
 			tolFirst, spreadNext = false, true
-			// Whole users round inwards, so that the bracket is within the tolerance.
-			x, inwards := from*(1+s.o.tolerance), math.Floor
-			if !up {
-				x, inwards = from/(1+s.o.tolerance), math.Ceil
-			}
-			if s.plan.users {
-				x = inwards(x)
-			}
-			return x
+			return byTolerance(from, up)
 		case spreadNext:
 			spreadNext = false
+			// A spread of at most two tolerances is covered by a second tolerance step,
+			// which closes the bracket if it fails; the spread from the first step's load
+			// would overshoot the estimate's range by the tolerance and need a bisection.
+			if tol := 1 + s.o.tolerance; step <= tol*tol {
+				return byTolerance(from, up)
+			}
 		default:
 			step = math.Min(2, step*step)
 			f = step

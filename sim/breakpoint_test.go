@@ -64,7 +64,8 @@ func TestBreakpointOfMMcMatchesErlangCInverse(t *testing.T) {
 }
 
 // One probe at a time from an estimate that passes, the search steps up by the tolerance
-// first, then by the estimate's spread, and only then squares the step: an estimate right
+// first, then by the estimate's spread (the tolerance again when the spread is at most
+// two tolerances), and only then squares the step: an estimate right
 // to within the tolerance is confirmed by two probes. From a headroom estimate that fails
 // it steps down by the squares at once (another limit binds first, nothing says how far
 // below); from one where a limit bound, by the tolerance first as well. M/M/10 as above,
@@ -95,6 +96,10 @@ func TestBreakpointFromAnEstimateStepsOutByTheToleranceFirst(t *testing.T) {
 		{1.2, 0.05, true, false, []float64{1 / 1.02, 1 / 1.05}},
 		// A spread as narrow as the tolerance still steps by the tolerance first.
 		{0.9, 0.02, false, true, []float64{1.02, 1.02, 1.0404}},
+		// A spread of at most two tolerances: the tolerance twice, then the squares of the
+		// spread (multi-region's estimate is 3% wide).
+		{0.9, 0.03, false, true, []float64{1.02, 1.02, 1.0609}},
+		{1.2, 0.03, true, false, []float64{1 / 1.02, 1 / 1.02, 1 / 1.0609}},
 	} {
 		var order []result.Probe // bp.Probes is sorted by load; this is the search's order
 		bp, err := Breakpoint(sc, slos, WithProbeWorkers(1), WithEstimate(c.start*lambdaStar, c.spread),
