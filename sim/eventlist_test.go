@@ -176,9 +176,10 @@ func TestRadixQueueMatchesHeap(t *testing.T) {
 // TestWheelQueueMatchesHeap drives the timing wheel alone against a plain heap: delays
 // from nothing (ties with the current time, and with each other inside one slot) through
 // every slot of the wheel to far beyond its reach (days, held by the radix heap and moved
-// onto the wheel as it turns), bursts of equal times, the root replaced as the kernel
-// does, stretches with nothing on the wheel (the wheel jumps to the far events), and now
-// and then an event scheduled before the current slot (the kernel's state between two
+// onto the wheel as it turns), bursts of equal times and of distinct times within a slot
+// (which crowd slots past denseSlot, run from a heap), the root replaced as the kernel
+// does, the wheel emptied every 5,000 operations (it then jumps to the far events), and
+// now and then an event scheduled before the current slot (the kernel's state between two
 // calls of Run), which rebuilds the wheel.
 func TestWheelQueueMatchesHeap(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
@@ -204,14 +205,22 @@ func TestWheelQueueMatchesHeap(t *testing.T) {
 		}
 		return Time(r.Int64N(1 << r.IntN(48)))
 	}
-	rebuilds, jumps, farMoves := 0, 0, 0
+	rebuilds, jumps, farMoves, dense := 0, 0, 0, 0
 	for i := 0; i < 300000; i++ {
 		switch {
 		case q.len() == 0 || r.IntN(3) == 0:
 			e := mk(now + delay())
-			if r.IntN(50) == 0 { // a burst at one time
-				for range 1 + r.IntN(40) {
-					e := mk(e.at)
+			if r.IntN(50) == 0 { // a burst at one time, or within one slot
+				spread := Time(0)
+				if r.IntN(2) == 0 {
+					spread = slot
+				}
+				for range 1 + r.IntN(80) {
+					at := e.at
+					if spread > 0 {
+						at += Time(r.Int64N(int64(spread)))
+					}
+					e := mk(at)
 					q.push(e)
 					h.push(e)
 				}
@@ -231,12 +240,16 @@ func TestWheelQueueMatchesHeap(t *testing.T) {
 			q.push(e)
 			h.push(e)
 		default:
-			if q.head == len(q.cur) && q.onWheel == 0 && q.far.n > 0 {
+			if q.head == len(q.cur) && q.dense.n == 0 && q.onWheel == 0 && q.far.n > 0 {
 				jumps++
 			}
+			wasDense := q.inDense
 			got, want := *q.top(), *h.top()
 			if got != want {
 				t.Fatalf("op %d: top %+v, heap has %+v", i, got, want)
+			}
+			if q.inDense && !wasDense {
+				dense++
 			}
 			now = got.at
 			if r.IntN(2) == 0 {
@@ -251,6 +264,19 @@ func TestWheelQueueMatchesHeap(t *testing.T) {
 		if q.len() != h.len() {
 			t.Fatalf("op %d: %d events, heap has %d", i, q.len(), h.len())
 		}
+		if i%5000 == 0 {
+			// Run everything within the wheel's reach, so that the next top jumps to the
+			// far events (when there are any).
+			for q.len() > 0 && (q.head < len(q.cur) || q.dense.n > 0 || q.onWheel > 0) {
+				got, want := *q.top(), *h.top()
+				if got != want {
+					t.Fatalf("op %d, emptying the wheel: top %+v, heap has %+v", i, got, want)
+				}
+				now = got.at
+				q.removeRoot()
+				h.removeRoot()
+			}
+		}
 	}
 	for h.len() > 0 {
 		got, want := *q.top(), *h.top()
@@ -260,7 +286,7 @@ func TestWheelQueueMatchesHeap(t *testing.T) {
 		q.removeRoot()
 		h.removeRoot()
 	}
-	if rebuilds < 10 || jumps < 10 || farMoves < 1000 {
-		t.Fatalf("%d rebuilds, %d jumps to the far events, %d far events; the test needs at least 10, 10 and 1,000", rebuilds, jumps, farMoves)
+	if rebuilds < 10 || jumps < 10 || farMoves < 1000 || dense < 10 {
+		t.Fatalf("%d rebuilds, %d jumps to the far events, %d far events, %d crowded slots; the test needs at least 10, 10, 1,000 and 10", rebuilds, jumps, farMoves, dense)
 	}
 }

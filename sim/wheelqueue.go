@@ -33,8 +33,13 @@ import (
 type wheelQueue struct {
 	cur  []event // the current slot's events, sorted; cur[head] is the earliest
 	head int
-	n    int  // events in all: cur's from head on, the slots', far's
-	c    Time // the current slot's number: at >> wheelShift for every event in cur
+	// dense holds the current slot's events instead of cur when the slot holds more than
+	// denseSlot (inDense): sorting a crowded slot and inserting into it by moving the
+	// later events along would cost O(k) an event, the heap costs O(log k).
+	dense   eventQueue
+	inDense bool
+	n       int  // events in all: cur's from head on, the slots', far's
+	c       Time // the current slot's number: at >> wheelShift for every event in cur
 	// heads[s] is 1 + the first node of slot s's list (0: empty); occupied has bit s set
 	// when slot s holds events, summary bit w when occupied[w] has any.
 	heads    [wheelSlots]int32
@@ -53,6 +58,7 @@ type wheelNode struct {
 }
 
 const (
+	denseSlot  = 32
 	wheelShift = 17
 	wheelSlots = 4096 // at most 64 × 64, what summary can index
 	wheelMask  = wheelSlots - 1
@@ -73,10 +79,19 @@ func (q *wheelQueue) top() *event {
 	if q.head < len(q.cur) {
 		return &q.cur[q.head]
 	}
+	if q.inDense {
+		if q.dense.n > 0 {
+			return q.dense.top()
+		}
+		q.inDense = false
+	}
 	if q.n == 0 {
 		return &emptyTop
 	}
 	q.turn()
+	if q.inDense {
+		return q.dense.top()
+	}
 	return &q.cur[q.head]
 }
 
@@ -108,7 +123,13 @@ func (q *wheelQueue) turn() {
 		i = next
 		q.onWheel--
 	}
-	if len(q.cur) > 1 {
+	switch {
+	case len(q.cur) > denseSlot:
+		for _, e := range q.cur {
+			q.dense.push(e)
+		}
+		q.cur, q.inDense = q.cur[:0], true
+	case len(q.cur) > 1:
 		sortEvents(q.cur)
 	}
 	q.pullFar()
@@ -174,6 +195,10 @@ func (q *wheelQueue) place(e event) {
 	d := e.at>>wheelShift - q.c
 	switch {
 	case d == 0:
+		if q.inDense {
+			q.dense.push(e)
+			return
+		}
 		q.insertCur(e)
 	case d > 0 && d < wheelSlots:
 		i := q.free
@@ -209,8 +234,12 @@ func (q *wheelQueue) insertCur(e event) {
 
 // removeRoot drops the earliest event; top must have been called since the last change.
 func (q *wheelQueue) removeRoot() {
-	q.head++
 	q.n--
+	if q.inDense {
+		q.dense.removeRoot()
+		return
+	}
+	q.head++
 	if q.head == len(q.cur) {
 		q.cur, q.head = q.cur[:0], 0
 	}
@@ -243,9 +272,12 @@ func (q *wheelQueue) rebuild(e event) {
 	for q.far.n > 0 {
 		all = append(all, q.far.pop())
 	}
+	for q.dense.n > 0 {
+		all = append(all, q.dense.pop())
+	}
 	n := q.n
-	far, cur := q.far, q.cur[:0]
-	*q = wheelQueue{cur: cur, far: far, nodes: q.nodes[:0], n: n, c: e.at >> wheelShift}
+	far, cur, dense := q.far, q.cur[:0], q.dense
+	*q = wheelQueue{cur: cur, dense: dense, far: far, nodes: q.nodes[:0], n: n, c: e.at >> wheelShift}
 	for _, x := range all {
 		q.place(x)
 	}
