@@ -104,10 +104,8 @@ func (q *wheelQueue) turn() {
 	if q.onWheel == 0 {
 		// Nothing within reach: jump to the far events' first slot.
 		q.c = q.far.top().at >> wheelShift
-		q.pullFar()
-		if len(q.cur) > 0 {
-			return
-		}
+		q.pullFar() // the first far event, at least, is in the current slot now
+		return
 	}
 	s := q.nextSlot()
 	q.c += Time((s - int(q.c&wheelMask)) & wheelMask)
@@ -224,8 +222,17 @@ func (q *wheelQueue) place(e event) {
 	}
 }
 
-// insertCur puts e into the current slot after every event that runs before it.
+// insertCur puts e into the current slot after every event that runs before it. A slot
+// that the insertions crowd past denseSlot moves to the heap.
 func (q *wheelQueue) insertCur(e event) {
+	if len(q.cur)-q.head >= denseSlot {
+		for _, x := range q.cur[q.head:] {
+			q.dense.push(x)
+		}
+		q.cur, q.head, q.inDense = q.cur[:0], 0, true
+		q.dense.push(e)
+		return
+	}
 	j := len(q.cur)
 	q.cur = append(q.cur, e)
 	for j > q.head && lessBit(&e, &q.cur[j-1]) != 0 {
