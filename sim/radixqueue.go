@@ -83,6 +83,19 @@ func (q *radixQueue) top() *event {
 	return &q.b[0][q.head]
 }
 
+// minAt returns the earliest pending time, maxTime when the queue is empty, without moving
+// any event or last (as top may): the wheel asks it whether a far event is within reach.
+func (q *radixQueue) minAt() Time {
+	if q.head < len(q.b[0]) {
+		return q.b[0][q.head].at
+	}
+	if q.n == 0 {
+		return maxTime
+	}
+	level := uint(bits.TrailingZeros32(q.levels))
+	return q.mins[1+int(level*radixBase)+bits.TrailingZeros64(q.digits[level])]
+}
+
 // emptyTop is what top returns for an empty queue; nobody writes it.
 var emptyTop = sentinel
 
