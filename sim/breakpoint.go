@@ -779,6 +779,24 @@ func (s *search) bracket() (lo, hi *probeOut) {
 	return lo, hi
 }
 
+// toleranceStep is the load one tolerance above from (below it when !up). Whole users
+// round inwards, so that the bracket is within the tolerance, but by one user at least:
+// below 50 users a 2% step is less than one, and rounding alone would probe from again.
+func toleranceStep(from, tol float64, users, up bool) float64 {
+	if up {
+		x := from * (1 + tol)
+		if users {
+			x = max(math.Floor(x), from+1)
+		}
+		return x
+	}
+	x := from / (1 + tol)
+	if users {
+		x = min(math.Ceil(x), from-1)
+	}
+	return x
+}
+
 func (s *search) run() error {
 	w := s.o.workers
 	// Start from the estimate (a few percent apart), or from the nominal load (a factor of
@@ -799,15 +817,7 @@ func (s *search) run() error {
 	limitHi, limitLo := x0*math.Pow(2, float64(s.o.maxDoublings)), x0/math.Pow(2, float64(s.o.maxDoublings))
 	spreadNext := false
 	byTolerance := func(from float64, up bool) float64 {
-		// Whole users round inwards, so that the bracket is within the tolerance.
-		x, inwards := from*(1+s.o.tolerance), math.Floor
-		if !up {
-			x, inwards = from/(1+s.o.tolerance), math.Ceil
-		}
-		if s.plan.users {
-			x = inwards(x)
-		}
-		return x
+		return toleranceStep(from, s.o.tolerance, s.plan.users, up)
 	}
 	widen := func(from float64, up bool) float64 {
 		f := step

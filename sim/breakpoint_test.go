@@ -118,6 +118,24 @@ func TestBreakpointFromAnEstimateStepsOutByTheToleranceFirst(t *testing.T) {
 	}
 }
 
+// A tolerance step moves by whole users inwards, and by one user at least.
+func TestToleranceStepInWholeUsers(t *testing.T) {
+	for _, c := range []struct {
+		from  float64
+		users bool
+		up    bool
+		want  float64
+	}{
+		{6_543_830, true, true, 6_674_706},  // ⌊6,543,830 × 1.02⌋: baseline's failing probe
+		{6_674_706, true, false, 6_543_830}, // ⌈6,674,706 / 1.02⌉
+		{30, true, true, 31},                // 30.6 would round back to 30
+		{30, true, false, 29},               // 29.4 would round back to 30
+		{100, false, true, 102},             // a rate is not rounded
+	} {
+		require.Equal(t, c.want, toleranceStep(c.from, 0.02, c.users, c.up), "%+v", c)
+	}
+}
+
 // A load the scenario cannot carry at any probed size is reported as below the range, one
 // it carries at every size as above it; neither invents a breakpoint.
 func TestBreakpointOutOfRange(t *testing.T) {
