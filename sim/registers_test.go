@@ -62,8 +62,9 @@ func TestHotRecordsStayInRegisters(t *testing.T) {
 	}
 }
 
-// sizeClass is the size of the heap block Go allocates for an object of n bytes (the small
-// size classes of runtime/sizeclasses.go up to 512; every class above 512 is a multiple of 64).
+// sizeClass is the size of the heap block Go allocates for an object of n bytes (the size
+// classes of internal/runtime/gc/sizeclasses.go up to 512; every class above 512 is a
+// multiple of 64).
 func sizeClass(n uintptr) uintptr {
 	for _, c := range []uintptr{8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480, 512} {
 		if n <= c {
@@ -74,8 +75,10 @@ func sizeClass(n uintptr) uintptr {
 }
 
 // TestHotObjectsOwnTheirCacheLines keeps every object that a run writes at the rate of its
-// events in a size class that is a multiple of a 64-byte cache line. Objects of such a class
-// start on a line (a span starts on a page) and share none with another object. A
+// events in a size class that is a multiple of a 64-byte cache line. The blocks of such a
+// class start on a line (a span starts on a page), so an object shares no line with
+// another (one over 512 bytes with pointers starts 8 bytes into its block, after the
+// allocation header, and still shares none). A
 // comparison runs two simulations at once, on two cores of one process, and builds a model
 // for every probe on whichever core is free, so objects of two live simulations end up side
 // by side in a span: a 176-byte region or a 480-byte gateway then shares a line with the
