@@ -50,8 +50,11 @@ type wheelQueue struct {
 	onWheel  int // events in the slots
 	nodes    []wheelNode
 	free     int32 // 1 + the first free node (0: none)
-	// far holds the events of slots wheelSlots or more after the current one.
+	// far holds the events of slots wheelSlots or more after the current one; farMin is the
+	// earliest of their times (maxTime when none), so that a turn asks the radix heap only
+	// when one of them comes within reach.
 	far     radixQueue
+	farMin  Time
 	scratch []event // for rebuild
 }
 
@@ -67,7 +70,7 @@ const (
 	wheelMask  = wheelSlots - 1
 )
 
-func newWheelQueue() wheelQueue { return wheelQueue{far: newRadixQueue()} }
+func newWheelQueue() wheelQueue { return wheelQueue{far: newRadixQueue(), farMin: maxTime} }
 
 // len returns the number of events.
 func (q *wheelQueue) len() int { return q.n }
@@ -103,7 +106,7 @@ func (q *wheelQueue) turn() {
 	q.cur, q.head = q.cur[:0], 0
 	if q.onWheel == 0 {
 		// Nothing within reach: jump to the far events' first slot.
-		q.c = q.far.minAt() >> wheelShift
+		q.c = q.farMin >> wheelShift
 		q.pullFar() // the first far event, at least, is in the current slot now
 		return
 	}
@@ -133,7 +136,9 @@ func (q *wheelQueue) turn() {
 	case len(q.cur) > 1:
 		sortEvents(q.cur)
 	}
-	q.pullFar()
+	if q.farMin>>wheelShift-q.c < wheelSlots {
+		q.pullFar()
+	}
 }
 
 // nextSlot returns the first slot after the current one, cyclically, that holds events;
@@ -161,6 +166,7 @@ func (q *wheelQueue) pullFar() {
 	for q.far.n > 0 && q.far.minAt()>>wheelShift-q.c < wheelSlots {
 		q.place(q.far.pop())
 	}
+	q.farMin = q.far.minAt()
 }
 
 // sortEvents sorts a slot's events by (time, scheduling order). A slot's list comes out
@@ -214,6 +220,7 @@ func (q *wheelQueue) place(e event) {
 		q.onWheel++
 	case d > 0:
 		q.far.push(e)
+		q.farMin = min(q.farMin, e.at)
 	default:
 		q.rebuild(e)
 	}
@@ -286,7 +293,7 @@ func (q *wheelQueue) rebuild(e event) {
 	}
 	n := q.n
 	far, cur, dense := q.far, q.cur[:0], q.dense
-	*q = wheelQueue{cur: cur, dense: dense, far: far, nodes: q.nodes[:0], n: n, c: e.at >> wheelShift}
+	*q = wheelQueue{cur: cur, dense: dense, far: far, farMin: maxTime, nodes: q.nodes[:0], n: n, c: e.at >> wheelShift}
 	for _, x := range all {
 		q.place(x)
 	}
