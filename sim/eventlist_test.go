@@ -1,9 +1,40 @@
 package sim
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
+
+// futureEvents is what the kernel asks of an event list; the tests below drive each kind
+// against a plain heap.
+type futureEvents interface {
+	top() *event
+	push(event)
+	removeRoot()
+	replaceRoot(event)
+	len() int
+}
+
+// sameTop requires q's earliest event to be h's, and returns it.
+func sameTop(t *testing.T, q futureEvents, h *eventQueue, where string, args ...any) event {
+	t.Helper()
+	got, want := *q.top(), *h.top()
+	if got != want {
+		t.Fatalf("%s: top %+v, heap has %+v", fmt.Sprintf(where, args...), got, want)
+	}
+	return got
+}
+
+// drainAgainst takes every event out of q and h, requiring the same order.
+func drainAgainst(t *testing.T, q futureEvents, h *eventQueue) {
+	t.Helper()
+	for h.len() > 0 {
+		sameTop(t, q, h, "drain")
+		q.removeRoot()
+		h.removeRoot()
+	}
+}
 
 // TestEventListMatchesHeap drives the event list and a plain heap with the same operations —
 // a population that grows past wheelAbove, shrinks below heapBelow and grows again, many
@@ -38,11 +69,7 @@ func TestEventListMatchesHeap(t *testing.T) {
 				h.push(e)
 				continue
 			}
-			got, want := *l.top(), *h.top()
-			if got != want {
-				t.Fatalf("round %d op %d: top %+v, heap has %+v", round, i, got, want)
-			}
-			now = got.at
+			now = sameTop(t, &l, &h, "round %d op %d", round, i).at
 			if r.IntN(4) == 0 { // the handler schedules a follow-up in the root's place
 				e := mk()
 				l.replaceRoot(e)
@@ -61,10 +88,7 @@ func TestEventListMatchesHeap(t *testing.T) {
 		}
 	}
 	for h.len() > 0 {
-		got, want := *l.top(), *h.top()
-		if got != want {
-			t.Fatalf("drain: top %+v, heap has %+v", got, want)
-		}
+		sameTop(t, &l, &h, "drain")
 		l.removeRoot()
 		h.removeRoot()
 		if l.wheel != wasWheel {
@@ -142,11 +166,7 @@ func TestRadixQueueMatchesHeap(t *testing.T) {
 			q.push(e)
 			h.push(e)
 		default:
-			got, want := *q.top(), *h.top()
-			if got != want {
-				t.Fatalf("op %d: top %+v, heap has %+v", i, got, want)
-			}
-			now = got.at
+			now = sameTop(t, &q, &h, "op %d", i).at
 			if r.IntN(2) == 0 {
 				e := mk(now + delay())
 				q.replaceRoot(e)
@@ -160,14 +180,7 @@ func TestRadixQueueMatchesHeap(t *testing.T) {
 			t.Fatalf("op %d: %d events, heap has %d", i, q.len(), h.len())
 		}
 	}
-	for h.len() > 0 {
-		got, want := *q.top(), *h.top()
-		if got != want {
-			t.Fatalf("drain: top %+v, heap has %+v", got, want)
-		}
-		q.removeRoot()
-		h.removeRoot()
-	}
+	drainAgainst(t, &q, &h)
 	if rebuilds < 10 {
 		t.Fatalf("%d rebuilds; the test needs at least 10", rebuilds)
 	}
@@ -244,14 +257,10 @@ func TestWheelQueueMatchesHeap(t *testing.T) {
 				jumps++
 			}
 			wasDense := q.inDense
-			got, want := *q.top(), *h.top()
-			if got != want {
-				t.Fatalf("op %d: top %+v, heap has %+v", i, got, want)
-			}
+			now = sameTop(t, &q, &h, "op %d", i).at
 			if q.inDense && !wasDense {
 				dense++
 			}
-			now = got.at
 			if r.IntN(2) == 0 {
 				e := mk(now + delay())
 				q.replaceRoot(e)
@@ -268,24 +277,13 @@ func TestWheelQueueMatchesHeap(t *testing.T) {
 			// Run everything within the wheel's reach, so that the next top jumps to the
 			// far events (when there are any).
 			for q.len() > 0 && (q.head < len(q.cur) || q.dense.n > 0 || q.onWheel > 0) {
-				got, want := *q.top(), *h.top()
-				if got != want {
-					t.Fatalf("op %d, emptying the wheel: top %+v, heap has %+v", i, got, want)
-				}
-				now = got.at
+				now = sameTop(t, &q, &h, "op %d, emptying the wheel", i).at
 				q.removeRoot()
 				h.removeRoot()
 			}
 		}
 	}
-	for h.len() > 0 {
-		got, want := *q.top(), *h.top()
-		if got != want {
-			t.Fatalf("drain: top %+v, heap has %+v", got, want)
-		}
-		q.removeRoot()
-		h.removeRoot()
-	}
+	drainAgainst(t, &q, &h)
 	if rebuilds < 10 || jumps < 10 || farMoves < 1000 || dense < 10 {
 		t.Fatalf("%d rebuilds, %d jumps to the far events, %d far events, %d crowded slots; the test needs at least 10, 10, 1,000 and 10", rebuilds, jumps, farMoves, dense)
 	}

@@ -171,10 +171,10 @@ func (q *radixQueue) pop() event {
 	return e
 }
 
-// rebuild re-buckets every event relative to an earlier last. top advances last to the
-// earliest pending time even when the kernel then stops short of it (Run's end), so an
-// event scheduled after Run returns may fall before last; this happens once per Run, not per
-// event.
+// rebuild re-buckets every event relative to an earlier last. As the wheel's far set the
+// queue is only popped for events within the wheel's reach, which precede every later far
+// event, except when the wheel rebuilds and takes all of them: the next far event may then
+// fall before last, once per rebuild of the wheel, not per event.
 func (q *radixQueue) rebuild(last Time) {
 	s := append(q.scratch[:0], q.b[0][q.head:]...)
 	q.b[0], q.head = q.b[0][:0], 0
